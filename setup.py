@@ -30,7 +30,7 @@ setup(
     extras_require={"test": ["pytest>=8"]},
     entry_points={
         "console_scripts": [
-            "rllib-il-train=rllib_il.experiments:main",
+            "rllib-il-train=rllib_il.train:main",
         ]
     },
 )

@@ -23,6 +23,12 @@ def get_algorithm_class(name):
     return None
 
 
+def known_algorithms():
+    from ray.rllib.algorithms.registry import ALGORITHMS as RLLIB_ALGORITHMS
+
+    return sorted(ALGORITHMS) + sorted(RLLIB_ALGORITHMS)
+
+
 def register_algorithms():
     for name in ALGORITHMS:
         register_trainable(name, get_algorithm_class(name))

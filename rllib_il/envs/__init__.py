@@ -31,6 +31,27 @@ ENVS = {
 }
 
 
+def map_to_shared(agent_id, episode, **kwargs):
+    """policy_mapping_fn of multi-agent envs: every agent acts with the one shared module."""
+    from rllib_il import SHARED_MODULE_ID
+
+    return SHARED_MODULE_ID
+
+
+def known_env(name):
+    """True for our envs, gymnasium ids and envs registered with Tune by the user."""
+    import gymnasium as gym
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    if name in ENVS or _global_registry.contains(ENV_CREATOR, name):
+        return True
+    try:
+        gym.spec(name)
+    except gym.error.Error:
+        return False
+    return True
+
+
 def register_envs():
     for name, spec in ENVS.items():
         register_env(name, spec.creator)

@@ -1,0 +1,267 @@
+"""Experiment files: load, validate strictly, expand grids, and hand them to Ray Tune.
+
+The file format is the classic RLlib/Tune one::
+
+    <experiment name>:
+      run: MARWIL_IL                 # an algorithm registered with Tune (ours or RLlib's)
+      env: flatland_sparse           # a registered env or a gymnasium id
+      stop: {training_iteration: 20}
+      checkpoint_config: {checkpoint_frequency: 5, checkpoint_at_end: true}
+      config:                        # AlgorithmConfig attributes; {grid_search: [...]} anywhere
+        beta: {grid_search: [0, 0.25, 1]}
+
+Unlike RLlib's `update_from_dict`, which silently accepts any key, every key is checked against the
+algorithm's config class, and every resolved trial runs through `AlgorithmConfig.validate()` before
+anything starts. All mistakes raise `ConfigError` with a one-line message naming file, experiment, key.
+"""
+
+import copy
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from rllib_il.errors import ConfigError
+
+EXPERIMENT_KEYS = ("run", "env", "stop", "config", "checkpoint_config")
+CHECKPOINT_KEYS = (
+    "checkpoint_frequency",
+    "checkpoint_at_end",
+    "num_to_keep",
+    "checkpoint_score_attribute",
+    "checkpoint_score_order",
+)
+# YAML spelling -> AlgorithmConfig.update_from_dict spelling (beside RLlib's own translations).
+CONFIG_KEY_ALIASES = {"model_config": "_model_config"}
+# Old API stack keys that update_from_dict accepts but the new stack ignores.
+OLD_STACK_KEYS = {
+    "model": "model_config",
+    "exploration_config": "the algorithm's own exploration settings (e.g. epsilon)",
+}
+# Keys the experiment layer sets itself; allowed in `config` although they are not attributes.
+MANAGED_KEYS = ("env",)
+STOP_ALIASES = {
+    # new-stack result keys for the --stop-timesteps override
+    "env_steps": "num_env_steps_sampled_lifetime",
+}
+
+
+@dataclasses.dataclass
+class Experiment:
+    """One validated experiment of one file."""
+
+    name: str
+    file: str
+    run: str
+    env: str
+    stop: Dict[str, Any]
+    config: Dict[str, Any]
+    checkpoint_config: Dict[str, Any]
+    trials: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def where(self, key: Optional[str] = None) -> str:
+        at = f"{self.file}: experiment '{self.name}'"
+        return f"{at}, key '{key}'" if key else at
+
+
+def _nearest(word: str, candidates) -> str:
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def load_file(path: str) -> List[Experiment]:
+    """Parses and validates one experiment file into its experiments, in file order."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{path}: no such experiment file")
+    try:
+        data = yaml.safe_load(file.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: malformed YAML{line}: {getattr(e, 'problem', e)}")
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{path}: expected a mapping of experiment names to experiments")
+    return [_parse_experiment(path, name, spec) for name, spec in data.items()]
+
+
+def _parse_experiment(path: str, name, spec) -> Experiment:
+    where = f"{path}: experiment '{name}'"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping with keys {', '.join(EXPERIMENT_KEYS)}")
+    for key in spec:
+        if key not in EXPERIMENT_KEYS:
+            raise ConfigError(f"{where}: unknown key '{key}'{_nearest(str(key), EXPERIMENT_KEYS)}")
+    config = spec.get("config") or {}
+    for key in ("config", "stop", "checkpoint_config"):
+        if not isinstance(spec.get(key) or {}, dict):
+            raise ConfigError(f"{where}, key '{key}': expected a mapping, got {spec[key]!r}")
+    if "run" not in spec:
+        raise ConfigError(f"{where}: missing key 'run' (the algorithm to train)")
+    env = spec.get("env", config.get("env"))
+    if env is None:
+        raise ConfigError(f"{where}: missing key 'env'")
+    exp = Experiment(
+        name=str(name),
+        file=path,
+        run=str(spec["run"]),
+        env=str(env),
+        stop=dict(spec.get("stop") or {}),
+        config={k: v for k, v in config.items() if k != "env"},
+        checkpoint_config=dict(spec.get("checkpoint_config") or {}),
+    )
+    _check_run_and_env(exp)
+    _check_stop(exp)
+    _check_checkpoint_config(exp)
+    _check_config_keys(exp, exp.config, default_config(exp.run))
+    return exp
+
+
+def default_config(run: str):
+    from rllib_il.algorithms.registry import get_algorithm_class
+
+    return get_algorithm_class(run).get_default_config()
+
+
+def _check_run_and_env(exp: Experiment) -> None:
+    from rllib_il.algorithms.registry import get_algorithm_class, known_algorithms
+    from rllib_il.envs import known_env
+
+    if get_algorithm_class(exp.run) is None:
+        names = known_algorithms()
+        raise ConfigError(
+            f"{exp.where('run')}: unknown algorithm '{exp.run}'{_nearest(exp.run, names)}; "
+            f"known: {', '.join(names)}"
+        )
+    if not known_env(exp.env):
+        from rllib_il.envs import ENVS
+
+        raise ConfigError(
+            f"{exp.where('env')}: unknown env '{exp.env}'{_nearest(exp.env, ENVS)}; use one of "
+            f"{', '.join(ENVS)} or a registered gymnasium id such as CartPole-v1"
+        )
+
+
+def _check_stop(exp: Experiment) -> None:
+    for key, value in exp.stop.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{exp.where('stop.' + str(key))}: expected a number, got {value!r}")
+
+
+def _check_checkpoint_config(exp: Experiment) -> None:
+    for key, value in exp.checkpoint_config.items():
+        if key not in CHECKPOINT_KEYS:
+            raise ConfigError(
+                f"{exp.where('checkpoint_config.' + str(key))}: unknown key"
+                f"{_nearest(str(key), CHECKPOINT_KEYS)}; known: {', '.join(CHECKPOINT_KEYS)}"
+            )
+
+
+def _is_grid(value) -> bool:
+    return isinstance(value, dict) and "grid_search" in value
+
+
+def _check_config_keys(exp: Experiment, config: dict, default, prefix: str = "") -> None:
+    """Every key must be an attribute of the algorithm's config (RLlib would accept typos)."""
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    for key, value in config.items():
+        path = prefix + str(key)
+        if _is_grid(value):
+            if set(value) != {"grid_search"} or not isinstance(value["grid_search"], list) or not value["grid_search"]:
+                raise ConfigError(f"{exp.where(path)}: grid_search needs a non-empty list, got {value!r}")
+        if key in OLD_STACK_KEYS:
+            raise ConfigError(
+                f"{exp.where(path)}: '{key}' is an old API stack setting that the new stack ignores; "
+                f"use {OLD_STACK_KEYS[key]}"
+            )
+        if key in MANAGED_KEYS:
+            continue
+        attr = CONFIG_KEY_ALIASES.get(key, AlgorithmConfig._translate_special_keys(key, warn_deprecated=False))
+        if not hasattr(default, attr):
+            attrs = [a for a in dir(default) if not a.startswith("_")] + list(CONFIG_KEY_ALIASES)
+            raise ConfigError(
+                f"{exp.where(path)}: '{key}' is not a setting of {type(default).__name__}{_nearest(key, attrs)}"
+            )
+        if key == "model_config" and isinstance(value, dict):
+            _check_model_config(exp, value, path)
+        if key == "evaluation_config" and isinstance(value, dict):
+            _check_config_keys(exp, value, default, prefix=path + ".")
+
+
+def _check_model_config(exp: Experiment, model_config: dict, path: str) -> None:
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    fields = [f.name for f in dataclasses.fields(DefaultModelConfig)]
+    for key in model_config:
+        if key not in fields:
+            raise ConfigError(
+                f"{exp.where(path + '.' + str(key))}: not a model_config field{_nearest(str(key), fields)}"
+            )
+
+
+def param_space(exp: Experiment) -> Dict[str, Any]:
+    """The dict Tune receives: the YAML config (grid_search left for Tune) plus env wiring."""
+    from rllib_il import SHARED_MODULE_ID
+    from rllib_il.envs import ENVS, map_to_shared
+
+    space = {CONFIG_KEY_ALIASES.get(k, k): copy.deepcopy(v) for k, v in exp.config.items()}
+    space["env"] = exp.env
+    spec = ENVS.get(exp.env)
+    if spec is not None and spec.multi_agent and "policies" not in space and "multiagent" not in space:
+        space["policies"] = {SHARED_MODULE_ID}
+        space["policy_mapping_fn"] = map_to_shared
+    if spec is not None and spec.callbacks and "callbacks" not in space:
+        space["callbacks"] = spec.callbacks
+    return space
+
+
+def resolve_trials(exp: Experiment) -> List[Dict[str, Any]]:
+    """All grid variants: [{"params": {path: value}, "config": resolved dict}, ...]."""
+    from ray.tune.search.variant_generator import generate_variants
+
+    trials = []
+    for resolved, spec in generate_variants(param_space(exp)):
+        params = {"/".join(map(str, path)): value for path, value in resolved.items()}
+        trials.append({"params": params, "config": spec})
+    return trials
+
+
+def validate_trials(exp: Experiment) -> List[Dict[str, Any]]:
+    """Builds every resolved trial's AlgorithmConfig and runs its `validate()` (no Ray needed)."""
+    trials = resolve_trials(exp)
+    for trial in trials:
+        try:
+            config = default_config(exp.run).update_from_dict(trial["config"])
+            config.validate()
+        except ConfigError as e:
+            raise ConfigError(f"{exp.where()}: {e}")
+        except Exception as e:  # RLlib's own validation messages, made one line
+            params = f" (trial {trial['params']})" if trial["params"] else ""
+            message = " ".join(str(e).split())
+            raise ConfigError(f"{exp.where()}{params}: invalid config: {type(e).__name__}: {message}")
+    return trials
+
+
+def apply_overrides(exp: Experiment, num_env_runners=None, stop_iters=None, stop_timesteps=None) -> None:
+    """Command-line overrides for quick runs and scale-out."""
+    if num_env_runners is not None:
+        exp.config["num_env_runners"] = num_env_runners
+    if stop_iters is not None:
+        exp.stop["training_iteration"] = stop_iters
+    if stop_timesteps is not None:
+        exp.stop[STOP_ALIASES["env_steps"]] = stop_timesteps
+
+
+def load_all(files: List[str], **overrides) -> List[Experiment]:
+    """Loads and fully validates every file before anything runs."""
+    experiments = [exp for file in files for exp in load_file(file)]
+    names = [exp.name for exp in experiments]
+    for exp in experiments:
+        if names.count(exp.name) > 1:
+            raise ConfigError(f"{exp.file}: experiment name '{exp.name}' is used more than once")
+        apply_overrides(exp, **overrides)
+        exp.trials = validate_trials(exp)
+    return experiments

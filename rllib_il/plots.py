@@ -1,0 +1,46 @@
+"""Learning curves of Tune runs on one PNG (matplotlib, headless)."""
+
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import pandas as pd
+
+
+def first_present(frame: pd.DataFrame, keys: Sequence[str]) -> Optional[str]:
+    return next((key for key in keys if key in frame.columns and frame[key].notna().any()), None)
+
+
+def plot_learning_curves(
+    runs: Dict[str, pd.DataFrame], metrics: List[Sequence[str]], out: Path, x: str = "training_iteration"
+) -> Optional[Path]:
+    """One subplot per metric (the first of its candidate keys found), one line per run.
+
+    Returns the PNG path, or None when no run has any of the metrics.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = []
+    for candidates in metrics:
+        key = next((first_present(f, candidates) for f in runs.values() if first_present(f, candidates)), None)
+        if key:
+            panels.append(key)
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, key in zip(axes[0], panels):
+        for label, frame in runs.items():
+            if key in frame.columns:
+                ax.plot(frame[x], frame[key], label=label)
+        ax.set_xlabel(x)
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

@@ -1,0 +1,189 @@
+"""`python train_imitate.py -f EXPERIMENT.yaml [-f ...]`: run experiment files through Ray Tune.
+
+Every file is validated (keys, grid variants, `AlgorithmConfig.validate()`) before Ray starts; then
+the experiments run in order, each as one Tune run under `<output-dir>/<experiment name>/`, with
+Tune's progress table, TensorBoard logs, checkpoints and a learning-curve PNG.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rllib_il.errors import ConfigError
+
+# Result keys shown in the final summary, first found wins per column.
+HEADLINE = {
+    "return": (
+        "evaluation/env_runners/episode_return_mean",
+        "env_runners/episode_return_mean",
+    ),
+    "% arrived": (
+        "evaluation/env_runners/percentage_complete",
+        "env_runners/percentage_complete",
+    ),
+}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="train_imitate.py", description=__doc__.splitlines()[0])
+    p.add_argument("-f", "--file", action="append", required=True, dest="files",
+                   help="experiment YAML file; repeat to run several files in order")
+    p.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
+                   help="join an existing Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
+    p.add_argument("--num-env-runners", type=int, help="override config.num_env_runners")
+    p.add_argument("--stop-iters", type=int, help="override stop.training_iteration")
+    p.add_argument("--stop-timesteps", type=int, help="override stop on sampled env steps")
+    p.add_argument("--output-dir", default="results", help="where Tune writes runs (default: ./results)")
+    p.add_argument("--max-concurrent-trials", type=int,
+                   help="trials run at once (default: one per 4 CPUs, at least 1; more deadlocks on 2 cores)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate every file and print the resolved trials without starting Ray")
+    args = p.parse_args(argv)
+    for flag in ("num_env_runners", "stop_iters", "stop_timesteps", "max_concurrent_trials"):
+        value = getattr(args, flag)
+        if value is not None and value < (0 if flag == "num_env_runners" else 1):
+            p.error(f"--{flag.replace('_', '-')} must be {'>= 0' if flag == 'num_env_runners' else '>= 1'}, got {value}")
+    return args
+
+
+def print_trials(experiments) -> None:
+    from rich.table import Table
+
+    from rllib_il.ui import console
+
+    table = Table(title="Resolved trials")
+    for column in ("file", "experiment", "run", "env", "trial", "grid values", "stop"):
+        table.add_column(column)
+    for exp in experiments:
+        for i, trial in enumerate(exp.trials):
+            grid = ", ".join(f"{k}={v}" for k, v in trial["params"].items()) or "-"
+            stop = ", ".join(f"{k}={v}" for k, v in exp.stop.items()) or "-"
+            table.add_row(exp.file, exp.name, exp.run, exp.env, str(i), grid, stop)
+    console().print(table)
+
+
+def init_ray(address):
+    import ray
+
+    if address:
+        ray.init(address=address, include_dashboard=False)
+    else:
+        ray.init(include_dashboard=False)
+
+
+def run_experiment(exp, output_dir: Path, max_concurrent_trials=None):
+    """One Tune run; returns its ResultGrid."""
+    import ray
+    from ray import tune
+
+    from rllib_il.experiments import param_space
+
+    if max_concurrent_trials is None:
+        max_concurrent_trials = max(1, int(ray.cluster_resources().get("CPU", 1)) // 4)
+    tuner = tune.Tuner(
+        exp.run,
+        param_space=param_space(exp),
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent_trials),
+        run_config=tune.RunConfig(
+            name=exp.name,
+            storage_path=str(output_dir.resolve()),
+            stop=exp.stop,
+            checkpoint_config=tune.CheckpointConfig(**exp.checkpoint_config),
+        ),
+    )
+    return tuner.fit()
+
+
+def headline(metrics: dict) -> dict:
+    """The summary columns present in one trial's flattened last result."""
+    found = {}
+    for column, keys in HEADLINE.items():
+        for key in keys:
+            if metrics.get(key) is not None:
+                found[column] = metrics[key]
+                break
+    return found
+
+
+def summarize(exp, results, output_dir: Path) -> bool:
+    """Prints one row per trial (params, headline metrics, checkpoint) and writes the curves PNG."""
+    from ray.tune.utils import flatten_dict
+    from rich.table import Table
+
+    from rllib_il.plots import plot_learning_curves
+    from rllib_il.ui import console
+
+    table = Table(title=f"{exp.name}: results in {output_dir.resolve() / exp.name}")
+    for column in ("trial", "params", "iterations", *HEADLINE, "checkpoint"):
+        table.add_column(column)
+    ok = True
+    curves = {}
+    for result in results:
+        name = Path(result.path).name
+        params = ", ".join(f"{k}={v}" for k, v in _grid_params(exp, result.config).items()) or "-"
+        if result.error:
+            ok = False
+            table.add_row(name, params, "-", *["-"] * len(HEADLINE), f"ERROR: {result.error}".splitlines()[0])
+            continue
+        metrics = flatten_dict(result.metrics, delimiter="/")
+        shown = headline(metrics)
+        table.add_row(
+            name,
+            params,
+            str(metrics.get("training_iteration", "-")),
+            *[f"{shown[c]:.3f}" if c in shown else "-" for c in HEADLINE],
+            result.checkpoint.path if result.checkpoint else "-",
+        )
+        curves[f"{name} {params}"] = result.metrics_dataframe
+    out = console()
+    out.print(table)
+    if curves:
+        png = plot_learning_curves(curves, list(HEADLINE.values()), output_dir / exp.name / "learning_curves.png")
+        if png:
+            out.print(f"Learning curves: {png.resolve()}")
+        out.print(f"TensorBoard: tensorboard --logdir {output_dir.resolve() / exp.name}")
+    return ok
+
+
+def _grid_params(exp, config: dict) -> dict:
+    grid_paths = {path for trial in exp.trials for path in trial["params"]}
+    params = {}
+    for path in sorted(grid_paths):
+        value = config
+        for part in path.split("/"):
+            value = value.get(part) if isinstance(value, dict) else None
+        params[path] = value
+    return params
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from rllib_il.experiments import load_all
+
+    try:
+        import rllib_il  # noqa: F401  (registers envs and algorithms with Tune)
+
+        experiments = load_all(
+            args.files,
+            num_env_runners=args.num_env_runners,
+            stop_iters=args.stop_iters,
+            stop_timesteps=args.stop_timesteps,
+        )
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print_trials(experiments)
+    if args.dry_run:
+        return 0
+    output_dir = Path(args.output_dir)
+    init_ray(args.address)
+    ok = True
+    for exp in experiments:
+        results = run_experiment(exp, output_dir, args.max_concurrent_trials)
+        ok = summarize(exp, results, output_dir) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
