@@ -1,0 +1,23 @@
+"""The expert protocol shared by scripted, planning and checkpoint experts."""
+
+from typing import Any, Tuple
+
+
+class Expert:
+    """Acts in an env to produce demonstrations.
+
+    Single-agent: `act(obs) -> (action, logp)`. Multi-agent: `act({agent_id: obs}) ->
+    ({agent_id: action}, {agent_id: logp})` for the agents present in `obs`. `logp` is the
+    log-probability of the behaviour action, 0.0 for deterministic experts.
+    """
+
+    def __init__(self, env, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} takes no options, got {sorted(kwargs)}")
+        self.env = env
+
+    def reset(self, env, obs) -> None:
+        """Called after every `env.reset()`; planners plan here."""
+
+    def act(self, obs) -> Tuple[Any, Any]:
+        raise NotImplementedError

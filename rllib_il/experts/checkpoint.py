@@ -1,0 +1,82 @@
+"""A trained RLlib checkpoint (new API stack) acting as the expert."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+from rllib_il.errors import ConfigError
+from rllib_il.experts.base import Expert
+
+MODULES_DIR = Path("learner_group", "learner", "rl_module")
+
+
+class CheckpointExpert(Expert):
+    """Acts with the RLModule stored at `<checkpoint>/learner_group/learner/rl_module/<module_id>`.
+
+    `explore=False` takes the greedy action (logp = 0.0, a deterministic behaviour policy);
+    `explore=True` samples a ~ pi(.|s) and reports log pi(a|s). `module_id` may be omitted when the
+    checkpoint holds exactly one module.
+    """
+
+    def __init__(self, env, checkpoint=None, module_id=None, explore=False):
+        super().__init__(env)
+        if not checkpoint:
+            raise ConfigError("expert checkpoint needs --checkpoint PATH")
+        self.multi_agent = isinstance(env, MultiAgentEnv)
+        self.module = load_module(checkpoint, module_id)
+        self.explore = explore
+        if self.multi_agent:
+            aid = env.possible_agents[0]
+            obs_space, act_space = env.get_observation_space(aid), env.get_action_space(aid)
+        else:
+            obs_space, act_space = env.observation_space, env.action_space
+        for what, mine, env_space in (
+            ("observation", self.module.observation_space, obs_space),
+            ("action", self.module.action_space, act_space),
+        ):
+            if mine != env_space:
+                raise ConfigError(f"checkpoint {checkpoint}: {what} space {mine} does not match the env's {env_space}")
+
+    def act(self, obs):
+        if not self.multi_agent:
+            actions, logps = self._act_batch(np.asarray(obs)[None])
+            return actions[0].item(), float(logps[0])
+        ids = list(obs)
+        actions, logps = self._act_batch(np.stack([obs[aid] for aid in ids]))
+        return (
+            {aid: a.item() for aid, a in zip(ids, actions)},
+            {aid: float(lp) for aid, lp in zip(ids, logps)},
+        )
+
+    @torch.no_grad()
+    def _act_batch(self, obs):
+        out = self.module.forward_inference({Columns.OBS: torch.as_tensor(obs, dtype=torch.float32)})
+        if Columns.ACTION_DIST_INPUTS not in out:  # e.g. DQN: greedy actions only.
+            actions = out[Columns.ACTIONS]
+            return actions.numpy(), np.zeros(len(actions))
+        dist = self.module.get_inference_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
+        if not self.explore:
+            return dist.to_deterministic().sample().numpy(), np.zeros(len(obs))
+        actions = dist.sample()
+        return actions.numpy(), dist.logp(actions).numpy()
+
+
+def load_module(checkpoint, module_id=None) -> RLModule:
+    """The RLModule `module_id` of an Algorithm checkpoint (or of a single-module checkpoint)."""
+    modules_dir = Path(checkpoint).expanduser() / MODULES_DIR
+    if not modules_dir.is_dir():
+        raise ConfigError(f"checkpoint {checkpoint}: no {MODULES_DIR} inside (not an RLlib Algorithm checkpoint)")
+    found = sorted(p.name for p in modules_dir.iterdir() if p.is_dir())
+    if module_id is None:
+        if len(found) != 1:
+            raise ConfigError(f"checkpoint {checkpoint}: holds modules {found}; choose one with module_id")
+        module_id = found[0]
+    if module_id not in found:
+        raise ConfigError(f"checkpoint {checkpoint}: no module {module_id!r} (found {found})")
+    module = RLModule.from_checkpoint(modules_dir / module_id)
+    module.eval()
+    return module

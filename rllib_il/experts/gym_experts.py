@@ -1,0 +1,31 @@
+"""Scripted experts for gymnasium's CartPole and LunarLander."""
+
+import numpy as np
+
+from rllib_il.errors import ConfigError
+from rllib_il.experts.base import Expert
+
+
+class CartPoleExpert(Expert):
+    """Linear state feedback on (x, x_dot, theta, theta_dot): push right when
+    0.1 x + 0.5 x_dot + 3 theta + theta_dot > 0. Balances for the full 500 steps of CartPole-v1."""
+
+    GAINS = np.array([0.1, 0.5, 3.0, 1.0])
+
+    def act(self, obs):
+        return int(self.GAINS @ obs > 0), 0.0
+
+
+class LunarLanderHeuristicExpert(Expert):
+    """gymnasium's own LunarLander controller (`lunar_lander.heuristic`), mean return ~250."""
+
+    def __init__(self, env, **kwargs):
+        super().__init__(env, **kwargs)
+        try:
+            from gymnasium.envs.box2d.lunar_lander import heuristic
+        except ImportError as e:
+            raise ConfigError(f"expert lunarlander_heuristic needs Box2D: pip install 'gymnasium[box2d]' ({e})") from None
+        self._heuristic = heuristic
+
+    def act(self, obs):
+        return int(self._heuristic(self.env.unwrapped, obs)), 0.0

@@ -1,0 +1,180 @@
+"""Write, read and validate `saved_experiences/<name>/` datasets.
+
+A dataset is a directory with `metadata.json` and `episodes-NNNNN.parquet` files whose one binary
+column `item` holds `msgpack(SingleAgentEpisode.get_state(), default=msgpack_numpy.encode)` -- the
+format RLlib's own `offline_data(input_read_episodes=True)` reads (see docs/ARCHITECTURE.md).
+"""
+
+import glob
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable, List, Sequence, Union
+
+import msgpack
+import msgpack_numpy as mnp
+import pyarrow as pa
+import pyarrow.parquet as pq
+from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+from ray.rllib.utils.serialization import gym_space_from_dict, gym_space_to_dict
+
+from rllib_il.errors import ConfigError
+
+FORMAT = "rllib_il.episodes/v1"
+METADATA_FILE = "metadata.json"
+EPISODES_PER_FILE = 1000
+
+Inputs = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+
+
+def resolve_input_files(inputs: Inputs) -> List[Path]:
+    """Parquet files named by a directory (searched recursively), a glob, a file, or a list of those."""
+    items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    if not items:
+        raise ConfigError("input: empty list of datasets")
+    files = []
+    for item in items:
+        item = os.path.expanduser(str(item))
+        matches = sorted(glob.glob(item, recursive=True)) if glob.has_magic(item) else [item]
+        if not matches:
+            raise ConfigError(f"input {item}: the pattern matches no file")
+        found = []
+        for match in map(Path, matches):
+            if match.is_dir():
+                found += sorted(match.rglob("*.parquet"))
+            elif match.is_file():
+                found += [match] if match.suffix == ".parquet" or not glob.has_magic(item) else []
+            else:
+                raise ConfigError(f"input {item}: no such file or directory")
+        if not found:
+            raise ConfigError(f"input {item}: no .parquet files found")
+        files += found
+    return list(dict.fromkeys(files))
+
+
+def read_metadata(inputs: Inputs) -> dict:
+    """The `metadata.json` of the dataset(s) holding the input files.
+
+    Several datasets must share env and spaces; their counts and seeds are summed / concatenated.
+    """
+    dirs = dict.fromkeys(_dataset_dir(f) for f in resolve_input_files(inputs))
+    merged = None
+    for d in dirs:
+        path = d / METADATA_FILE
+        if not path.is_file():
+            raise ConfigError(f"{path}: missing dataset metadata (record with `python -m rllib_il.record`)")
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{path}: unreadable metadata ({e})") from None
+        if meta.get("format") != FORMAT:
+            raise ConfigError(f"{path}: format {meta.get('format')!r} is not {FORMAT!r}")
+        if merged is None:
+            merged = dict(meta, seeds=list(meta.get("seeds", [])))
+            continue
+        for key in ("env", "observation_space", "action_space", "multi_agent", "module_id"):
+            if meta.get(key) != merged.get(key):
+                raise ConfigError(f"{path}: {key} differs from the other input datasets")
+        merged["num_episodes"] += meta["num_episodes"]
+        merged["num_steps"] += meta["num_steps"]
+        merged["seeds"] += meta.get("seeds", [])
+    return merged
+
+
+def read_episodes(inputs: Inputs) -> List[SingleAgentEpisode]:
+    """All episodes stored in the input files (decoded exactly as RLlib's OfflinePreLearner does)."""
+    episodes = []
+    for path in resolve_input_files(inputs):
+        try:
+            items = pq.read_table(path, columns=["item"]).column("item").to_pylist()
+            episodes += [decode_episode(item) for item in items]
+        except Exception as e:  # pyarrow / msgpack raise many types for damaged files.
+            raise ConfigError(f"{path}: not a readable episode parquet file ({type(e).__name__}: {e})") from None
+    return episodes
+
+
+def check_spaces(metadata: dict, observation_space, action_space, where: str) -> None:
+    """ConfigError naming `where` unless the dataset was recorded with these spaces."""
+    for key, space in (("observation_space", observation_space), ("action_space", action_space)):
+        stored = gym_space_from_dict(metadata[key])
+        if stored != space:
+            raise ConfigError(f"{where}: dataset {key} {stored} does not match the env's {space}")
+
+
+def spaces_metadata(observation_space, action_space) -> dict:
+    return {
+        "observation_space": gym_space_to_dict(observation_space),
+        "action_space": gym_space_to_dict(action_space),
+    }
+
+
+def encode_episode(episode: SingleAgentEpisode) -> bytes:
+    return msgpack.packb(episode.get_state(), default=mnp.encode)
+
+
+def decode_episode(item: bytes) -> SingleAgentEpisode:
+    return SingleAgentEpisode.from_state(msgpack.unpackb(item, object_hook=mnp.decode))
+
+
+def write_dataset(
+    episodes: Iterable[SingleAgentEpisode], out_dir, metadata: dict, overwrite: bool = False
+) -> Path:
+    """Write `episodes` and `metadata` (completed with format and counts) to `out_dir`.
+
+    Files go to a temporary sibling directory that is renamed to `out_dir` only when complete, so an
+    error or interrupt never leaves a partial dataset. An existing `out_dir` is replaced only with
+    `overwrite=True`.
+    """
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir, overwrite)
+    episodes = list(episodes)
+    if not episodes:
+        raise ConfigError(f"{out_dir}: no episodes to write")
+    if not all(e.is_done for e in episodes):
+        raise ConfigError(f"{out_dir}: every stored episode must be terminated or truncated")
+    metadata = {
+        "format": FORMAT,
+        **metadata,
+        "num_episodes": len(episodes),
+        "num_steps": sum(len(e) for e in episodes),
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for i in range(0, len(episodes), EPISODES_PER_FILE):
+            items = [encode_episode(e) for e in episodes[i : i + EPISODES_PER_FILE]]
+            table = pa.table({"item": pa.array(items, pa.binary())})
+            pq.write_table(table, tmp / f"episodes-{i // EPISODES_PER_FILE:05d}.parquet", compression="zstd")
+        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=1, default=str))
+        os.chmod(tmp, 0o755)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.rename(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def check_output_dir(out_dir, overwrite: bool = False) -> None:
+    """ConfigError unless `out_dir` can be (re)written; call before spending time on recording."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise ConfigError(f"{out_dir}: already exists (pass --overwrite / overwrite=True to replace it)")
+    if out_dir.exists() and not (out_dir / METADATA_FILE).is_file():
+        raise ConfigError(f"{out_dir}: exists and is not a dataset; refusing to replace it")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"{out_dir}: cannot create the output directory ({e.strerror})") from None
+    if not os.access(out_dir.parent, os.W_OK):
+        raise ConfigError(f"{out_dir}: output directory {out_dir.parent} is not writable")
+
+
+def _dataset_dir(file: Path) -> Path:
+    """The dataset directory of a parquet file: the nearest ancestor holding metadata.json."""
+    for d in file.parents:
+        if (d / METADATA_FILE).is_file():
+            return d
+    return file.parent

@@ -1,0 +1,324 @@
+"""Record expert demonstrations as RLlib episodes (see `python -m rllib_il.record`).
+
+Each env episode becomes one `SingleAgentEpisode` (single-agent envs) or one per agent (multi-agent
+envs, `agent_id` set and `module_id` = the shared module), every step carrying
+`extra_model_outputs["action_logp"]` and `["return_to_go"]` (the undiscounted sum of the rewards from
+that step to the episode end, G_t = sum_{k >= t} r_k).
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import gymnasium as gym
+import numpy as np
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+from rich.table import Table
+from tqdm import tqdm
+
+from rllib_il import SHARED_MODULE_ID
+from rllib_il.envs import ENVS
+from rllib_il.errors import ConfigError
+from rllib_il.experts import make_expert
+from rllib_il.offline.dataset import check_output_dir, spaces_metadata, write_dataset
+
+
+@dataclass
+class EpisodeStats:
+    """What the statistics table reports for one env episode."""
+
+    seed: int
+    episode_return: float
+    length: int
+    percentage_complete: Optional[float] = None
+
+
+def make_env(name: str, env_config: Optional[dict] = None):
+    """An env by rllib_il name (`rllib_il.envs.ENVS`) or gymnasium id, with one-line errors."""
+    env_config = dict(env_config or {})
+    if name in ENVS:
+        return ENVS[name].creator(env_config)
+    try:
+        return gym.make(name, **env_config)
+    except gym.error.DependencyNotInstalled as e:
+        raise ConfigError(f"env {name}: a dependency is missing ({str(e).splitlines()[0]})") from None
+    except gym.error.Error as e:
+        raise ConfigError(f"env {name!r} is neither an rllib_il env {sorted(ENVS)} nor a gymnasium id ({e})") from None
+    except TypeError as e:
+        raise ConfigError(f"env {name}: bad env_config {env_config} ({e})") from None
+
+
+def parse_json_option(flag: str, text: Optional[str]) -> dict:
+    """A CLI option holding a JSON object ({} when absent)."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError as e:
+        raise ConfigError(f"{flag} {text!r}: invalid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{flag} {text!r}: must be a JSON object")
+    return value
+
+
+def parse_env_config(text: Optional[str]) -> dict:
+    """`--env-config`: a JSON object, or a bare preset name as shorthand for {"preset": NAME}."""
+    if text and not text.lstrip().startswith("{"):
+        return {"preset": text}
+    return parse_json_option("--env-config", text)
+
+
+def agent_spaces(env) -> Tuple[gym.Space, gym.Space]:
+    """(observation, action) space of one agent; multi-agent envs here share them across agents."""
+    if isinstance(env, MultiAgentEnv):
+        aid = env.possible_agents[0]
+        return env.get_observation_space(aid), env.get_action_space(aid)
+    return env.observation_space, env.action_space
+
+
+class _AgentTrack:
+    """One agent's observations, actions, logps and rewards within an env episode.
+
+    Rewards arriving while the agent waits for its next observation accumulate (like RLlib's
+    MultiAgentEpisode), so reward i belongs to the transition obs_i --action_i--> obs_{i+1}.
+    """
+
+    def __init__(self, obs):
+        self.observations, self.actions, self.logps, self.rewards = [obs], [], [], []
+        self.pending_reward = 0.0
+        self.end: Optional[str] = None  # "terminated" | "truncated"
+
+    def observe(self, obs):
+        if len(self.actions) == len(self.observations):  # closes the outstanding transition
+            self.rewards.append(self.pending_reward)
+            self.pending_reward = 0.0
+            self.observations.append(obs)
+        else:  # a fresher observation before the agent acted
+            self.observations[-1] = obs
+
+    def to_episode(self, obs_space, act_space, agent_id, module_id, episode_id) -> SingleAgentEpisode:
+        if len(self.actions) == len(self.observations):
+            # The env ended without a final observation for this agent: repeat its last one so the
+            # transition (and its reward) is kept; the episode is then truncated, never terminated.
+            self.observe(self.observations[-1])
+            self.end = "truncated"
+        rewards = np.asarray(self.rewards, np.float32)
+        return_to_go = np.cumsum(rewards[::-1])[::-1].astype(np.float32)
+        return SingleAgentEpisode(
+            observations=self.observations,
+            actions=self.actions,
+            rewards=list(rewards),
+            extra_model_outputs={
+                "action_logp": list(np.asarray(self.logps, np.float32)),
+                "return_to_go": list(return_to_go),
+            },
+            terminated=self.end == "terminated",
+            truncated=self.end != "terminated",
+            observation_space=obs_space,
+            action_space=act_space,
+            len_lookback_buffer=0,
+            agent_id=agent_id,
+            module_id=module_id,
+            multi_agent_episode_id=episode_id,
+        ).to_numpy()
+
+
+def rollout(env, expert, seed: int) -> Tuple[List[SingleAgentEpisode], EpisodeStats]:
+    """Run one env episode with `expert` from `env.reset(seed=seed)`; returns its stored episodes."""
+    multi_agent = isinstance(env, MultiAgentEnv)
+    as_dict = (lambda x: x) if multi_agent else (lambda x: {None: x})
+    obs, _ = env.reset(seed=seed)
+    expert.reset(env, obs)
+    tracks: Dict[object, _AgentTrack] = {aid: _AgentTrack(o) for aid, o in as_dict(obs).items()}
+    episode_return, length = 0.0, 0
+    while True:
+        acting = {aid: o for aid, o in as_dict(obs).items() if tracks[aid].end is None}
+        actions, logps = expert.act(acting if multi_agent else obs)
+        actions, logps = as_dict(actions), as_dict(logps)
+        for aid, action in actions.items():
+            tracks[aid].actions.append(action)
+            tracks[aid].logps.append(logps[aid])
+        obs, rewards, terminateds, truncateds, _ = env.step(actions if multi_agent else actions[None])
+        length += 1
+        if not multi_agent:
+            rewards = {None: rewards}
+            terminateds = {None: terminateds, "__all__": terminateds}
+            truncateds = {None: truncateds, "__all__": truncateds}
+        for aid, reward in rewards.items():
+            episode_return += reward
+            if aid in tracks:
+                tracks[aid].pending_reward += reward
+        for aid, o in as_dict(obs).items():
+            if aid in tracks:
+                tracks[aid].observe(o)
+            else:
+                tracks[aid] = _AgentTrack(o)
+        for aid, track in tracks.items():
+            if track.end is None and terminateds.get(aid):
+                track.end = "terminated"
+            elif track.end is None and truncateds.get(aid):
+                track.end = "truncated"
+        if terminateds["__all__"] or truncateds["__all__"]:
+            break
+    obs_space, act_space = agent_spaces(env)
+    module_id = SHARED_MODULE_ID if multi_agent else None
+    episode_id = f"{seed}" if multi_agent else None
+    episodes = [
+        track.to_episode(obs_space, act_space, aid, module_id, episode_id)
+        for aid, track in tracks.items()
+        if track.actions
+    ]
+    metrics = env.episode_metrics() if hasattr(env, "episode_metrics") else {}
+    return episodes, EpisodeStats(seed, float(episode_return), length, metrics.get("percentage_complete"))
+
+
+class RecordingWorker:
+    """Owns one env and one expert and records the episodes of the seeds it is given."""
+
+    def __init__(self, env_name: str, env_config: dict, expert: str, expert_config: dict):
+        self.env = make_env(env_name, env_config)
+        self.expert = make_expert(expert, self.env, **expert_config)
+
+    def record(self, seeds: Sequence[int]):
+        episodes, stats = [], []
+        for seed in seeds:
+            eps, st = rollout(self.env, self.expert, seed)
+            episodes += eps
+            stats.append(st)
+        return episodes, stats
+
+
+def record(
+    env_name: str,
+    env_config: dict,
+    expert: str,
+    expert_config: dict,
+    seeds: Sequence[int],
+    num_workers: int = 1,
+    progress: bool = True,
+) -> Tuple[List[SingleAgentEpisode], List[EpisodeStats]]:
+    """Record one env episode per seed, in-process or on `num_workers` Ray actors.
+
+    Each actor gets a disjoint contiguous block of seeds (fed in small chunks for the progress bar);
+    results come back in seed order, so the dataset does not depend on `num_workers`.
+    """
+    bar = tqdm(total=len(seeds), desc=f"recording {expert} on {env_name}", unit="ep", disable=not progress)
+    results = []
+    if num_workers <= 1:
+        worker = RecordingWorker(env_name, env_config, expert, expert_config)
+        for seed in seeds:
+            results.append(worker.record([seed]))
+            bar.update(1)
+    else:
+        import ray
+
+        actor_cls = ray.remote(num_cpus=1)(RecordingWorker)
+        actors = [actor_cls.remote(env_name, env_config, expert, expert_config) for _ in range(num_workers)]
+        blocks = np.array_split(np.asarray(seeds), num_workers)
+        chunk = max(1, len(seeds) // (num_workers * 20))
+        jobs = [(a, b[i : i + chunk].tolist()) for a, b in zip(actors, blocks) for i in range(0, len(b), chunk)]
+        futures = [actor.record.remote(job) for actor, job in jobs]
+        pending, sizes = list(futures), {f: len(job) for f, (_, job) in zip(futures, jobs)}
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                bar.update(sizes[done[0]])
+            results = ray.get(futures)
+        finally:
+            for actor in actors:
+                ray.kill(actor)
+    bar.close()
+    episodes = [e for eps, _ in results for e in eps]
+    stats = [s for _, sts in results for s in sts]
+    return episodes, stats
+
+
+def summarize(stats: Sequence[EpisodeStats]) -> dict:
+    """Episodes, steps, return mean/std/min/max and mean % arrived (multi-agent Flatland)."""
+    returns = np.array([s.episode_return for s in stats])
+    summary = {
+        "episodes": len(stats),
+        "steps": int(sum(s.length for s in stats)),
+        "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()),
+        "return_min": float(returns.min()),
+        "return_max": float(returns.max()),
+    }
+    arrived = [s.percentage_complete for s in stats if s.percentage_complete is not None]
+    if arrived:
+        summary["percentage_complete"] = float(np.mean(arrived))
+    return summary
+
+
+def stats_table(summary: dict, title: str) -> Table:
+    table = Table(title=title)
+    for key in summary:
+        table.add_column(key.replace("_", " "), justify="right")
+    table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in summary.values()))
+    return table
+
+
+def record_dataset(
+    env_name: str,
+    expert: str,
+    episodes: int,
+    out,
+    env_config: Optional[dict] = None,
+    expert_config: Optional[dict] = None,
+    seed: int = 0,
+    num_workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Record `episodes` env episodes with seeds seed..seed+episodes-1 into the dataset `out`.
+
+    Returns the summary statistics (also stored under "statistics" in metadata.json).
+    """
+    env_config, expert_config = dict(env_config or {}), dict(expert_config or {})
+    if episodes < 1:
+        raise ConfigError(f"--episodes {episodes}: must be at least 1")
+    check_output_dir(out, overwrite)
+    probe = make_env(env_name, env_config)
+    make_expert(expert, probe, **expert_config)  # fail fast on a bad expert/checkpoint
+    multi_agent = isinstance(probe, MultiAgentEnv)
+    seeds = list(range(seed, seed + episodes))
+    recorded, stats = record(env_name, env_config, expert, expert_config, seeds, num_workers, progress)
+    summary = summarize(stats)
+    metadata = {
+        "env": env_name,
+        "env_config": env_config,
+        "expert": expert,
+        "expert_config": expert_config,
+        "seeds": seeds,
+        "multi_agent": multi_agent,
+        "module_id": SHARED_MODULE_ID if multi_agent else None,
+        "num_env_episodes": len(stats),
+        **spaces_metadata(*agent_spaces(probe)),
+        "statistics": summary,
+    }
+    write_dataset(recorded, out, metadata, overwrite=overwrite)
+    return summary
+
+
+def render_gif(env_name: str, env_config: dict, expert: str, expert_config: dict, seed: int, path) -> None:
+    """Replay the episode of `seed` with the expert and save its frames as a GIF."""
+    import imageio.v2 as imageio
+
+    if env_name in ENVS:
+        env = make_env(env_name, env_config)
+    else:
+        env = make_env(env_name, {**env_config, "render_mode": "rgb_array"})
+    frames = []
+    expert_ = make_expert(expert, env, **expert_config)
+    obs, _ = env.reset(seed=seed)
+    expert_.reset(env, obs)
+    multi_agent = isinstance(env, MultiAgentEnv)
+    frames.append(env.render())
+    while True:
+        acting = obs
+        actions, _ = expert_.act(acting)
+        obs, _, terminateds, truncateds, _ = env.step(actions)
+        frames.append(env.render())
+        done = (terminateds["__all__"] or truncateds["__all__"]) if multi_agent else (terminateds or truncateds)
+        if done:
+            break
+    imageio.mimsave(path, frames, duration=1 / 30)

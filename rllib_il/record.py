@@ -1,0 +1,70 @@
+"""Record expert demonstrations into a saved_experiences dataset.
+
+    python -m rllib_il.record --env CartPole-v1 --expert cartpole --episodes 50 --out saved_experiences/cartpole
+    python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
+        --episodes 100 --out saved_experiences/flatland_small_v0 --num-workers 2
+"""
+
+import argparse
+import os
+import sys
+
+from rich.console import Console
+
+from rllib_il.errors import ConfigError
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m rllib_il.record", description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True, help="gymnasium id or rllib_il env name (flatland_sparse)")
+    parser.add_argument("--env-config", help='JSON object, or a preset name as shorthand for {"preset": NAME}')
+    parser.add_argument("--expert", required=True, help="name in rllib_il.experts.EXPERTS")
+    parser.add_argument("--expert-config", help="JSON object of expert options (e.g. {\"explore\": true})")
+    parser.add_argument("--checkpoint", help="RLlib checkpoint directory for --expert checkpoint")
+    parser.add_argument("--episodes", type=int, required=True, help="number of env episodes")
+    parser.add_argument("--out", required=True, help="dataset directory, e.g. saved_experiences/<name>")
+    parser.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED + i")
+    parser.add_argument("--num-workers", type=int, default=1, help="parallel Ray workers (disjoint seeds)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    parser.add_argument("--render-gif", metavar="PATH", help="also render the first episode to a GIF")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        from rllib_il.offline.recording import (
+            parse_env_config, parse_json_option, record_dataset, render_gif, stats_table,
+        )
+
+        expert_config = parse_json_option("--expert-config", args.expert_config)
+        if args.checkpoint:
+            expert_config["checkpoint"] = args.checkpoint
+        env_config = parse_env_config(args.env_config)
+        if args.num_workers > 1:
+            import ray
+
+            ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
+        summary = record_dataset(
+            args.env, args.expert, args.episodes, args.out, env_config, expert_config,
+            seed=args.seed, num_workers=args.num_workers, overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+        Console().print(stats_table(summary, f"{args.expert} on {args.env} -> {args.out}"))
+        if args.render_gif:
+            render_gif(args.env, env_config, args.expert, expert_config, args.seed, args.render_gif)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; no dataset written", file=sys.stderr)
+        return 130
+    finally:
+        if args.num_workers > 1 and "ray" in sys.modules:
+            sys.modules["ray"].shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
