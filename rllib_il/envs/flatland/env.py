@@ -1,0 +1,176 @@
+"""Flatland (sparse rail networks) as an RLlib new-API-stack MultiAgentEnv.
+
+Differences to flatland's own `flatland.ml.ray` wrapper (see docs/flatland.md):
+- an observation is emitted only for agents that must act (flatland's `action_required`), plus the
+  final observation of an agent when it arrives or when the episode ends;
+- env steps in which no agent must act are stepped through, and the rewards of those steps are
+  added to each agent's next emitted reward;
+- arrival is a termination, flatland's time limit a truncation (flatland 4.3 reports both as done);
+- observations are float32 inside their declared Box;
+- every reset builds a fresh `RailEnv`, so hidden generator state (cached malfunction random
+  numbers, `num_resets`, the reward function's arrival records) never leaks between episodes and
+  `reset(seed=s)` always gives the same episode.
+"""
+
+import warnings
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+from flatland.core.env_observation_builder import DummyObservationBuilder
+from flatland.envs.line_generators import sparse_line_generator
+from flatland.envs.malfunction_generators import MalfunctionParameters, ParamMalfunctionGen
+from flatland.envs.rail_env import RailEnv
+from flatland.envs.rail_generators import sparse_rail_generator
+from flatland.envs.step_utils.states import TrainState
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.utils.annotations import override
+
+from rllib_il.envs.flatland.deadlocks import deadlocked_agents
+from rllib_il.envs.flatland.observations import TreeObservation
+from rllib_il.envs.flatland.presets import resolve_env_config
+
+NUM_ACTIONS = 5  # DO_NOTHING, MOVE_LEFT, MOVE_FORWARD, MOVE_RIGHT, STOP_MOVING
+# 2020 baselines' shaping (SparseRewardWrapper + DeadlockWrapper): +1 on arrival, -1 for a train
+# not arrived at the time limit, -1 once when a train becomes deadlocked; 0 otherwise.
+SHAPED_ARRIVAL, SHAPED_NOT_ARRIVED, SHAPED_DEADLOCK = 1.0, -1.0, -1.0
+
+
+class FlatlandEnv(MultiAgentEnv):
+    """Agents "0".."n-1", Discrete(5) actions, normalised tree observations in [-1, 1].
+
+    env_config: `preset` (presets/<name>.yaml, default small_v0), `seed` (seeds the sequence of
+    layouts of unseeded resets), `tree_depth` (2), `predictor_depth` (30), `reward` ("default":
+    flatland's, or "shaped": the 2020 baselines'), plus overrides of any preset key.
+    `rail_env` is the current episode's flatland RailEnv (experts plan on it).
+    """
+
+    def __init__(self, env_config: Optional[dict] = None):
+        super().__init__()
+        self.config = resolve_env_config(env_config)
+        self._tree = TreeObservation(self.config["tree_depth"], self.config["predictor_depth"])
+        self.agents = self.possible_agents = [str(i) for i in range(self.config["number_of_agents"])]
+        self.observation_spaces = {aid: self._tree.get_observation_space() for aid in self.agents}
+        self.action_spaces = {aid: gym.spaces.Discrete(NUM_ACTIONS) for aid in self.agents}
+        self._seeds = np.random.default_rng(_seed_entropy(env_config, self.config["seed"]))
+        self.rail_env: Optional[RailEnv] = None
+
+    @override(MultiAgentEnv)
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
+        if seed is not None:
+            self._seeds = np.random.default_rng(seed)
+            episode_seed = seed
+        else:
+            episode_seed = int(self._seeds.integers(2**31 - 1))
+        self.episode_seed = episode_seed
+        self.rail_env = self._make_rail_env(episode_seed)
+        with warnings.catch_warnings():  # "Could not set all required cities!": expected on small maps
+            warnings.simplefilter("ignore", UserWarning)
+            self.rail_env.reset(random_seed=episode_seed)
+        self._tree.reset(self.rail_env)
+        n = self.rail_env.get_num_agents()
+        self._pending = np.zeros(n)
+        self.flatland_returns = np.zeros(n)
+        self._observed, self._finished, self._deadlocked = set(), set(), set()
+        self._info = self.rail_env.get_info_dict()
+        obs, _, _, _, infos = self._emit(*self._advance_until_decision(self._acting()), with_rewards=False)
+        return obs, infos
+
+    @override(MultiAgentEnv)
+    def step(self, action_dict: dict):
+        actions = {int(aid): int(a) for aid, a in action_dict.items()}
+        self._step_rail_env(actions)
+        return self._emit(*self._advance_until_decision(self._acting()))
+
+    def episode_metrics(self) -> dict:
+        """Metrics of the current episode, counted from flatland's train states (not done flags)."""
+        env = self.rail_env
+        n = env.get_num_agents()
+        arrived = sum(a.state == TrainState.DONE for a in env.agents)
+        return {
+            "percentage_complete": arrived / n,
+            "normalized_score": float(env.rewards.normalize(
+                *self.flatland_returns, num_agents=n, max_episode_steps=env._max_episode_steps)),
+            "episode_length": env._elapsed_steps,
+            "deadlocked": len(deadlocked_agents(env)),
+        }
+
+    def _make_rail_env(self, seed: int) -> RailEnv:
+        c = self.config
+        malfunctions = None
+        if c["malfunction_rate"] > 0:
+            malfunctions = ParamMalfunctionGen(MalfunctionParameters(
+                c["malfunction_rate"], c["malfunction_min_duration"], c["malfunction_max_duration"]))
+        return RailEnv(
+            width=c["width"],
+            height=c["height"],
+            rail_generator=sparse_rail_generator(
+                max_num_cities=c["max_num_cities"],
+                grid_mode=c["grid_mode"],
+                max_rails_between_cities=c["max_rails_between_cities"],
+                max_rail_pairs_in_city=c["max_rail_pairs_in_city"],
+            ),
+            line_generator=sparse_line_generator({float(k): float(v) for k, v in c["speed_ratio_map"].items()}),
+            number_of_agents=c["number_of_agents"],
+            malfunction_generator=malfunctions,
+            obs_builder_object=DummyObservationBuilder(),  # trees are built by self._tree, for acting agents only
+            random_seed=seed,
+        )
+
+    def _acting(self) -> set:
+        required = self._info["action_required"]
+        return {h for h in required if required[h] and h not in self._finished}
+
+    def _step_rail_env(self, actions: dict) -> None:
+        env = self.rail_env
+        _, rewards, dones, self._info = env.step(actions)
+        rewards = np.array([rewards[h] for h in range(len(self._pending))], dtype=float)
+        self.flatland_returns += rewards
+        if self.config["reward"] == "default":
+            self._pending += rewards
+            return
+        arrived = [h for h, a in enumerate(env.agents) if a.state == TrainState.DONE and h not in self._finished]
+        self._pending[arrived] += SHAPED_ARRIVAL
+        new_deadlocks = deadlocked_agents(env) - self._deadlocked
+        self._pending[list(new_deadlocks)] += SHAPED_DEADLOCK
+        self._deadlocked |= new_deadlocks
+        if dones["__all__"]:
+            late = [h for h, a in enumerate(env.agents) if a.state != TrainState.DONE]
+            self._pending[late] += SHAPED_NOT_ARRIVED
+
+    def _advance_until_decision(self, acting: set):
+        """Steps flatland with no actions while no agent must act and no train arrived."""
+        env = self.rail_env
+        while True:
+            arrived = {h for h, a in enumerate(env.agents) if a.state == TrainState.DONE} - self._finished
+            if acting or arrived or env.dones["__all__"]:
+                return acting, arrived
+            self._step_rail_env({})
+            acting = self._acting()
+
+    def _emit(self, acting: set, arrived: set, with_rewards: bool = True):
+        """Outputs for the acting agents, the newly arrived ones and, at the end of the episode,
+        every agent still running (each agent's first observation is always one it can act on)."""
+        env = self.rail_env
+        over = env.dones["__all__"]
+        running = set(range(len(self._pending))) - self._finished
+        emit = acting | arrived | (running & self._observed if over else set())
+        all_arrived = all(a.state == TrainState.DONE for a in env.agents)
+        truncated = over and not all_arrived
+        obs = {str(h): o for h, o in self._tree.observe(sorted(emit)).items()}
+        rewards = {str(h): float(self._pending[h]) for h in emit}
+        if with_rewards:
+            self._pending[list(emit)] = 0.0
+        terminateds = {str(h): True for h in arrived}
+        terminateds["__all__"] = all_arrived
+        truncateds = {str(h): True for h in emit - arrived} if truncated else {}
+        truncateds["__all__"] = truncated
+        self._observed |= emit
+        self._finished |= running if over else arrived
+        return obs, rewards, terminateds, truncateds, {aid: {} for aid in obs}
+
+def _seed_entropy(env_config, seed):
+    """Seed of the layout sequence: env_config `seed`, made distinct per env runner and vector index."""
+    if seed is None:
+        return None
+    return [seed, getattr(env_config, "worker_index", 0), getattr(env_config, "vector_index", 0)]
