@@ -1,0 +1,157 @@
+"""Experiment files: validation of good and bad files, grid expansion, flag overrides, dry-run."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rllib_il.errors import ConfigError
+from rllib_il.experiments import load_all, load_file, param_space
+from rllib_il.train import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENT_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "experiments").rglob("*.yaml"))
+
+GOOD = """
+cartpole-ppo:
+  run: PPO
+  env: CartPole-v1
+  stop: {training_iteration: 3}
+  checkpoint_config: {checkpoint_frequency: 1, checkpoint_at_end: true, num_to_keep: 2}
+  config:
+    lr: {grid_search: [0.001, 0.0001]}
+    gamma: {grid_search: [0.9, 0.99, 0.999]}
+    model_config: {fcnet_hiddens: [32, 32]}
+"""
+
+
+def write(tmp_path, text, name="exp.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_grid_search_expands_to_the_product_of_all_grids(tmp_path):
+    [exp] = load_all([write(tmp_path, GOOD)])
+    assert len(exp.trials) == 6
+    assert {(t["params"]["lr"], t["params"]["gamma"]) for t in exp.trials} == {
+        (lr, g) for lr in (0.001, 0.0001) for g in (0.9, 0.99, 0.999)
+    }
+    # Resolved configs carry the grid values and the model config under RLlib's dict key.
+    assert all(t["config"]["_model_config"] == {"fcnet_hiddens": [32, 32]} for t in exp.trials)
+
+
+def test_grid_inside_nested_dict(tmp_path):
+    text = GOOD.replace("lr: {grid_search: [0.001, 0.0001]}", "env_config: {a: {grid_search: [1, 2]}}")
+    [exp] = load_all([write(tmp_path, text)])
+    assert sorted(t["params"]["env_config/a"] for t in exp.trials if t["params"]["gamma"] == 0.9) == [1, 2]
+
+
+def test_flag_overrides(tmp_path):
+    [exp] = load_all([write(tmp_path, GOOD)], num_env_runners=3, stop_iters=1, stop_timesteps=500)
+    assert exp.stop == {"training_iteration": 1, "num_env_steps_sampled_lifetime": 500}
+    assert all(t["config"]["num_env_runners"] == 3 for t in exp.trials)
+
+
+def test_several_experiments_and_files_keep_their_order(tmp_path):
+    two = GOOD + GOOD.replace("cartpole-ppo:", "second:")
+    experiments = load_all([write(tmp_path, two, "a.yaml"), write(tmp_path, GOOD.replace("cartpole-ppo", "third"), "b.yaml")])
+    assert [e.name for e in experiments] == ["cartpole-ppo", "second", "third"]
+
+
+def test_multi_agent_env_is_wired_to_the_shared_module(tmp_path):
+    text = "fl:\n  run: PPO\n  env: flatland_sparse\n  config: {env_config: {preset: small_v0}}\n"
+    [exp] = load_file(write(tmp_path, text))
+    space = param_space(exp)
+    assert space["policies"] == {"shared"}
+    assert space["policy_mapping_fn"]("0", None) == "shared"
+    assert space["callbacks"].endswith("FlatlandMetricsCallback")
+
+
+BAD = {
+    "unknown top-level key": ("chekpoint_config: {}", "unknown key 'chekpoint_config' (did you mean 'checkpoint_config'?)"),
+    "unknown run": ("run: MARWILL", "unknown algorithm 'MARWILL' (did you mean 'MARWIL'?)"),
+    "unknown env": ("env: CartPol-v1", "unknown env 'CartPol-v1'"),
+    "config typo": ("config: {lrr: 0.1}", "'lrr' is not a setting of PPOConfig (did you mean 'lr'?)"),
+    "model_config typo": ("config: {model_config: {fcnet_hidens: [8]}}", "(did you mean 'fcnet_hiddens'?)"),
+    "old stack model key": ("config: {model: {fcnet_hiddens: [8]}}", "use model_config"),
+    "bad grid": ("config: {lr: {grid_search: []}}", "grid_search needs a non-empty list"),
+    "stop not a number": ("stop: {training_iteration: soon}", "key 'stop.training_iteration': expected a number"),
+    "checkpoint key": ("checkpoint_config: {keep: 3}", "checkpoint_config.keep': unknown key"),
+    "invalid value": ("config: {train_batch_size_per_learner: 10, minibatch_size: 100}", "invalid config"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_files_give_one_line_error_and_exit_2(tmp_path, capsys, case):
+    line, expected = BAD[case]
+    body = {"run": "run: PPO", "env": "env: CartPole-v1"}
+    key = line.split(":")[0]
+    lines = [v for k, v in body.items() if k != key] + [line]
+    path = write(tmp_path, "my-exp:\n" + "".join(f"  {l}\n" for l in lines))
+    out_dir = tmp_path / "out"
+    assert main(["-f", path, "--output-dir", str(out_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"error: {path}: experiment 'my-exp'"), err
+    assert expected in err, err
+    assert not out_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("a: [1, 2\n", "malformed YAML at line"),
+        ("- just\n- a list\n", "expected a mapping of experiment names"),
+        ("exp: 3\n", "experiment 'exp': expected a mapping"),
+        ("exp: {env: CartPole-v1}\n", "missing key 'run'"),
+    ],
+)
+def test_malformed_files(tmp_path, capsys, text, expected):
+    path = write(tmp_path, text)
+    assert main(["-f", path, "--dry-run"]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_missing_file(capsys):
+    assert main(["-f", "nope/missing.yaml", "--dry-run"]) == 2
+    assert "error: nope/missing.yaml: no such experiment file" in capsys.readouterr().err
+
+
+def test_one_bad_file_stops_all_before_anything_runs(tmp_path, capsys):
+    good = write(tmp_path, GOOD, "good.yaml")
+    bad = write(tmp_path, GOOD.replace("lr:", "lrr:"), "bad.yaml")
+    assert main(["-f", good, "-f", bad, "--output-dir", str(tmp_path / "out")]) == 2
+    assert "bad.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_prints_trials_without_starting_ray(tmp_path, capsys):
+    import ray
+
+    assert main(["-f", write(tmp_path, GOOD), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "gamma=0.99, lr=0.001" in out and "training_iteration=3" in out
+    assert not ray.is_initialized()
+
+
+@pytest.mark.parametrize("file", EXPERIMENT_FILES)
+def test_every_shipped_experiment_file_validates(file, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["-f", file, "--dry-run"]) == 0, capsys.readouterr().err
+
+
+def test_ppo_smoke_run_through_train_imitate(tmp_path):
+    """A real Tune run of a built-in RLlib algorithm: 1 iteration, checkpoint and plot written."""
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "train_imitate.py"), "-f", str(ROOT / "experiments/cartpole/ppo.yaml"),
+         "--stop-iters", "1", "--output-dir", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert list((out / "cartpole-ppo").glob("PPO_*/checkpoint_*")), proc.stdout[-2000:]
+    assert (out / "cartpole-ppo" / "learning_curves.png").stat().st_size > 0
+    assert list((out / "cartpole-ppo").glob("PPO_*/events.out.tfevents.*")), "no TensorBoard log"
+    assert "return" in proc.stdout and "cartpole-ppo: results in" in proc.stdout
