@@ -135,7 +135,7 @@ def summarize(exp, results, output_dir: Path) -> bool:
             *[f"{shown[c]:.3f}" if c in shown else "-" for c in HEADLINE],
             result.checkpoint.path if result.checkpoint else "-",
         )
-        curves[params if params != "-" else name.split("_2")[0]] = result.metrics_dataframe
+        curves[params if params != "-" else f"trial {metrics.get('trial_id', name)}"] = result.metrics_dataframe
     out = console()
     out.print(table)
     if curves:
