@@ -6,7 +6,9 @@ Entries are "module:ClassName" strings so the registry itself imports nothing.
 from ray.tune.registry import register_trainable
 
 # name -> "module:ClassName" of an rllib Algorithm subclass.
-ALGORITHMS = {}
+ALGORITHMS = {
+    "MARWIL_IL": "rllib_il.algorithms.marwil.marwil:MARWILIL",
+}
 
 
 def get_algorithm_class(name):

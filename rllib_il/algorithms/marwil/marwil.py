@@ -1,0 +1,219 @@
+"""MARWIL_IL: RLlib's MARWIL with Monte-Carlo advantages, a beta schedule, validation and IS/WIS.
+
+Wang et al. (2018), "Exponentially Weighted Imitation Learning for Batched Historical Data".
+Registered with Tune as `MARWIL_IL`, beside RLlib's own `MARWIL` and `BC`. Differences to RLlib's:
+- value targets are discounted Monte-Carlo returns over whole episodes (RLlib trains on 1-step
+  targets from the initial value net, see DESIGN.md);
+- `beta` is a float or a piecewise-linear schedule [[t0, v0], [t1, v1], ...] over t = samples
+  trained so far; beta = 0 is behaviour cloning;
+- datasets are loaded once into memory (`InMemoryOfflineData`) and minibatches go straight to the
+  learners (no Ray Data stalls);
+- every iteration reports train / validation action accuracy, policy loss, entropy, and per-decision
+  IS / WIS estimates on the held-out episodes.
+"""
+
+import numbers
+from typing import Optional
+
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
+from ray.rllib.algorithms.marwil.marwil import MARWIL, MARWILConfig
+from ray.rllib.core import COMPONENT_LEARNER_GROUP, DEFAULT_MODULE_ID
+from ray.rllib.env.env_context import EnvContext
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.checkpoints import Checkpointable
+from ray.rllib.utils.serialization import gym_space_from_dict
+from ray.rllib.utils.metrics import (
+    LEARNER_RESULTS,
+    LEARNER_UPDATE_TIMER,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    OFFLINE_SAMPLING_TIMER,
+    TIMERS,
+)
+from typing_extensions import Self
+
+from rllib_il.algorithms.marwil.in_memory_data import InMemoryOfflineData
+from rllib_il.errors import ConfigError
+from rllib_il.offline import dataset
+
+NAME = "MARWIL_IL"
+VALIDATION_RESULTS = "validation"
+
+
+def check_beta(beta) -> None:
+    """ConfigError unless beta is a number in [0, 1] or a schedule [[t, v], ...] starting at t = 0
+    with non-decreasing t and values in [0, 1]."""
+
+    def is_number(x):
+        return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+    if is_number(beta):
+        points = [(0, beta)]
+    elif isinstance(beta, (list, tuple)) and beta and all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(map(is_number, p)) for p in beta
+    ):
+        points = beta
+    else:
+        raise ConfigError(f"{NAME} config beta={beta!r}: must be a number or a schedule [[t0, v0], [t1, v1], ...]")
+    if points[0][0] != 0:
+        raise ConfigError(f"{NAME} config beta={beta!r}: a schedule must start at t = 0")
+    if any(t1 < t0 for (t0, _), (t1, _) in zip(points, points[1:])):
+        raise ConfigError(f"{NAME} config beta={beta!r}: schedule times t must be non-decreasing")
+    if any(not 0.0 <= v <= 1.0 for _, v in points):
+        raise ConfigError(f"{NAME} config beta={beta!r}: values must lie in [0, 1]")
+
+
+class MARWILILConfig(MARWILConfig):
+    """MARWILConfig whose `beta` may be a schedule, plus `validation_fraction`.
+
+    .. testcode::
+
+        config = (
+            MARWILILConfig()
+            .environment("CartPole-v1")
+            .training(beta=[[0, 0.0], [100_000, 1.0]], validation_fraction=0.1)
+            .offline_data(input_="saved_experiences/cartpole")
+            .evaluation(evaluation_interval=5, evaluation_duration=10)
+        )
+    """
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or MARWILIL)
+        self.validation_fraction = 0.1
+        self.offline_data_class = InMemoryOfflineData
+        self.train_batch_size_per_learner = 512
+        self.dataset_num_iters_per_learner = 20
+        self.lr = 5e-4
+        self.materialize_data = False
+
+    @override(MARWILConfig)
+    def training(self, *, validation_fraction: Optional[float] = NotProvided, **kwargs) -> Self:
+        """Sets the training config (see MARWILConfig.training).
+
+        Args:
+            beta: A float in [0, 1] or a piecewise-linear schedule [[t0, v0], [t1, v1], ...] with t
+                the number of samples trained so far (t0 = 0, t non-decreasing, v in [0, 1]).
+                0.0 is behaviour cloning.
+            validation_fraction: Fraction of the dataset's episodes held out for validation metrics
+                and IS/WIS estimates (0.0 disables them).
+        """
+        super().training(**kwargs)
+        if validation_fraction is not NotProvided:
+            self.validation_fraction = validation_fraction
+        return self
+
+    @override(MARWILConfig)
+    def get_default_learner_class(self):
+        from rllib_il.algorithms.marwil.torch.marwil_torch_learner import MARWILILTorchLearner
+
+        return MARWILILTorchLearner
+
+    @override(MARWILConfig)
+    def build_learner_connector(self, input_observation_space, input_action_space, device=None):
+        # Batches arrive complete (with Monte-Carlo VALUE_TARGETS): no GAE / 1-step pieces.
+        return AlgorithmConfig.build_learner_connector(
+            self, input_observation_space, input_action_space, device=device
+        )
+
+    @override(MARWILConfig)
+    def validate(self) -> None:
+        check_beta(self.beta)
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ConfigError(f"{NAME} config validation_fraction={self.validation_fraction!r}: must be in [0, 1)")
+        if not self.is_offline:
+            raise ConfigError(f"{NAME} config input={self.input_!r}: name a saved_experiences dataset")
+        if len(self.policies) > 1:
+            raise ConfigError(f"{NAME} config policies={sorted(self.policies)}: trains exactly one (shared) module")
+        if self.observation_space is None and self.action_space is None:
+            # Without evaluation env runners RLlib needs spaces: the dataset declares its own
+            # (and the algorithm checks them against the env at setup).
+            metadata = dataset.read_metadata(self.input_)
+            self.observation_space = gym_space_from_dict(metadata["observation_space"])
+            self.action_space = gym_space_from_dict(metadata["action_space"])
+        AlgorithmConfig.validate(self)
+
+    @property
+    def trained_module_id(self) -> str:
+        return next(iter(self.policies)) if self.is_multi_agent else DEFAULT_MODULE_ID
+
+
+class MARWILIL(MARWIL):
+    """Offline MARWIL / BC on in-memory episodes (see module docstring)."""
+
+    @classmethod
+    @override(MARWIL)
+    def get_default_config(cls) -> MARWILILConfig:
+        return MARWILILConfig()
+
+    @override(MARWIL)
+    def setup(self, config) -> None:
+        super().setup(config)
+        self._check_dataset_spaces()
+
+    def _env_spaces(self):
+        """(observation_space, action_space) of the trained module in the configured env."""
+        if self.eval_env_runner_group is not None:
+            return self.eval_env_runner_group.get_spaces()[self.config.trained_module_id]
+        if self.config.env is None:
+            return self.config.observation_space, self.config.action_space
+        env = self.env_creator(EnvContext(self.config.env_config, worker_index=0))
+        try:
+            if isinstance(env, MultiAgentEnv):  # every agent maps to the one trained module
+                agent = env.possible_agents[0]
+                return env.get_observation_space(agent), env.get_action_space(agent)
+            return env.observation_space, env.action_space
+        finally:
+            env.close()
+
+    def _check_dataset_spaces(self) -> None:
+        dataset.check_spaces(
+            self.offline_data.metadata, *self._env_spaces(),
+            where=f"{NAME} input {self.config.input_} (env {self.config.env})",
+        )
+
+    @override(MARWIL)
+    def training_step(self) -> None:
+        config, module_id = self.config, self.config.trained_module_id
+        batch_size, num_updates = config.train_batch_size_per_learner, config.dataset_num_iters_per_learner
+        num_samples = batch_size * num_updates * max(1, config.num_learners)
+        with self.metrics.log_time((TIMERS, OFFLINE_SAMPLING_TIMER)):
+            batch = SampleBatch(self.offline_data.sample(num_samples))
+        # Offline, RLlib counts trained samples as NUM_ENV_STEPS_SAMPLED_LIFETIME; it is the schedules' t.
+        trained = self.metrics.peek(NUM_ENV_STEPS_SAMPLED_LIFETIME, default=0)
+        with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+            learner_results = self.learner_group.update(
+                batch=MultiAgentBatch({module_id: batch}, env_steps=num_samples),
+                minibatch_size=batch_size,
+                num_epochs=1,
+                timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: trained},
+            )
+        self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
+        self.metrics.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, num_samples, reduce="lifetime_sum")
+        if self.offline_data.validation is not None:
+            validation = self.learner_group.foreach_learner(
+                lambda learner, v=self.offline_data.validation.validation_batch(): learner.validation_metrics(
+                    module_id, v
+                )
+            )
+            self.metrics.log_dict(next(iter(validation)).get(), key=VALIDATION_RESULTS, window=1)
+
+    def _sync_eval_weights(self) -> None:
+        if self.eval_env_runner_group is not None:
+            self.eval_env_runner_group.sync_weights(from_worker_or_learner_group=self.learner_group, inference_only=True)
+
+    @override(MARWIL)
+    def set_state(self, state) -> None:
+        # Algorithm.set_state syncs `env_runner_group`, which offline algorithms do not have.
+        state = dict(state)
+        learner_state = state.pop(COMPONENT_LEARNER_GROUP, None)
+        super().set_state(state)
+        if learner_state is not None:
+            self.learner_group.set_state(learner_state)
+            self._sync_eval_weights()
+
+    @override(MARWIL)
+    def restore_from_path(self, path, *args, **kwargs) -> None:
+        # Algorithm.restore_from_path crashes without an `env_runner_group` (DESIGN.md).
+        Checkpointable.restore_from_path(self, path, *args, **kwargs)
+        self._sync_eval_weights()

@@ -1,0 +1,99 @@
+"""Torch MARWIL_IL learner: the loss of `rllib_il.losses.marwil` on Monte-Carlo value targets."""
+
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+from ray.rllib.algorithms.marwil.marwil_learner import (
+    LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY,
+    LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
+)
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
+from ray.rllib.core.learner.torch.torch_learner import TorchLearner
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.torch_utils import explained_variance
+from ray.rllib.utils.typing import ModuleID, TensorType
+
+from rllib_il.algorithms.marwil.in_memory_data import BEHAVIOUR_LOGP
+from rllib_il.algorithms.marwil.marwil_learner import (
+    LEARNER_RESULTS_ACTION_ACCURACY_KEY,
+    MARWILILLearner,
+)
+from rllib_il.losses import ope
+from rllib_il.losses.marwil import marwil_loss, update_sqd_adv_norm
+
+
+def action_accuracy(action_dist, actions: torch.Tensor) -> torch.Tensor:
+    """Fraction of rows whose most likely action is the demonstrated one (exact match)."""
+    greedy = action_dist.to_deterministic().sample()
+    return (greedy == actions).reshape(len(actions), -1).all(dim=1).float().mean()
+
+
+class MARWILILTorchLearner(MARWILILLearner, TorchLearner):
+    @override(TorchLearner)
+    def compute_loss_for_module(
+        self, *, module_id: ModuleID, config=None, batch: Dict[str, Any], fwd_out: Dict[str, TensorType]
+    ) -> TensorType:
+        module = self.module[module_id].unwrapped()
+        action_dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+        logp = action_dist.logp(batch[Columns.ACTIONS])
+
+        values = None
+        if config.beta != 0.0:  # a schedule or a non-zero beta needs the value function
+            values = module.compute_values(batch, embeddings=fwd_out.get(Columns.EMBEDDINGS))
+            norms = self.moving_avg_sqd_adv_norms_per_module
+            norms[module_id] = update_sqd_adv_norm(
+                norms[module_id], batch[Columns.VALUE_TARGETS] - values,
+                config.moving_average_sqd_adv_norm_update_rate,
+            )
+        loss = marwil_loss(
+            logp,
+            values,
+            batch[Columns.VALUE_TARGETS],
+            beta=self.beta_schedulers_per_module[module_id].get_current_value(),
+            sqd_adv_norm=self.moving_avg_sqd_adv_norms_per_module[module_id],
+            vf_coeff=config.vf_coeff,
+        )
+        stats = {
+            POLICY_LOSS_KEY: loss.policy,
+            ENTROPY_KEY: action_dist.entropy().mean(),
+            LEARNER_RESULTS_ACTION_ACCURACY_KEY: action_accuracy(action_dist, batch[Columns.ACTIONS]),
+        }
+        if values is not None:
+            stats.update({
+                VF_LOSS_KEY: loss.value,
+                LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: explained_variance(batch[Columns.VALUE_TARGETS], values),
+                LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY: self.moving_avg_sqd_adv_norms_per_module[module_id],
+                "mean_weight": loss.weights.mean(),
+            })
+        self.metrics.log_dict({k: v.detach() for k, v in stats.items()}, key=module_id, window=1)
+        return loss.total
+
+    @override(MARWILILLearner)
+    @torch.no_grad()
+    def validation_metrics(self, module_id: ModuleID, batch: Dict[str, Any], chunk_size: int = 8192):
+        module = self.module[module_id].unwrapped()
+        actions = torch.as_tensor(batch[Columns.ACTIONS], device=self._device)
+        logp, entropy, correct = [], [], []
+        for start in range(0, len(actions), chunk_size):
+            rows = slice(start, start + chunk_size)
+            obs = torch.as_tensor(batch[Columns.OBS][rows], device=self._device)
+            logits = module.forward_train({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS]
+            dist = module.get_train_action_dist_cls().from_logits(logits)
+            logp.append(dist.logp(actions[rows]))
+            entropy.append(dist.entropy())
+            correct.append(action_accuracy(dist, actions[rows]) * len(obs))
+        logp = torch.cat(logp).double().cpu()
+        lengths = batch["episode_lengths"]
+        pad = lambda x: ope.pad_episodes(torch.as_tensor(x, dtype=torch.float64), lengths)  # noqa: E731
+        return {
+            POLICY_LOSS_KEY: -logp.mean().item(),
+            ENTROPY_KEY: torch.cat(entropy).mean().item(),
+            LEARNER_RESULTS_ACTION_ACCURACY_KEY: (sum(correct) / len(actions)).item(),
+            "num_episodes": len(lengths),
+            "off_policy_estimation": ope.estimates(
+                pad(logp), pad(batch[BEHAVIOUR_LOGP]), pad(batch[Columns.REWARDS]),
+                ope.episode_mask(lengths), self.config.gamma,
+            ),
+        }
