@@ -1,0 +1,300 @@
+"""DQfD and Ape-X DQfD on RLlib's new-stack DQN.
+
+Deep Q-learning from Demonstrations (Hester et al. 2018, arXiv 1704.03732) with the Ape-X
+ingredients of Pohlen et al. 2018 (arXiv 1805.11593) and Horgan et al. 2018 (arXiv 1803.00933):
+
+- replay = `MixedPrioritizedEpisodeReplayBuffer`: demonstrations (`expert_data`, never evicted) and
+  simulation, separately prioritized; each batch takes `expert_fraction` (float or schedule over
+  training iterations) of its rows from the demonstrations;
+- loss = 1-step + n-step double-Q TD + large-margin loss on expert rows + L2 (optionally with the
+  transformed Bellman operator), see `torch/dqfd_torch_learner.py`;
+- Phase 1 (pre-training) is any iteration whose `expert_fraction` is 1.0: no env sampling at all,
+  `pretrain_updates_per_iteration` updates; Phase 2 samples the env runners like RLlib's DQN
+  (`training_intensity` sets updates per env step);
+- `APEX_DQfD`: each env runner explores with its own constant Ape-X epsilon.
+"""
+
+import time
+from collections import defaultdict
+from typing import Optional
+
+import numpy as np
+from ray.rllib.algorithms.algorithm_config import NotProvided
+from ray.rllib.algorithms.dqn.dqn import DQN, DQNConfig, calculate_rr_weights
+from ray.rllib.core import DEFAULT_MODULE_ID
+from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import (
+    ALL_MODULES,
+    ENV_RUNNER_RESULTS,
+    ENV_RUNNER_SAMPLING_TIMER,
+    LEARNER_RESULTS,
+    LEARNER_UPDATE_TIMER,
+    NUM_AGENT_STEPS_SAMPLED_LIFETIME,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    REPLAY_BUFFER_SAMPLE_TIMER,
+    TD_ERROR_KEY,
+    TIMERS,
+)
+from ray.rllib.utils.numpy import convert_to_numpy
+from ray.rllib.utils.replay_buffers.utils import update_priorities_in_episode_replay_buffer
+from ray.rllib.utils.schedules.scheduler import Scheduler
+
+from rllib_il.errors import ConfigError
+
+BUFFER_TYPE = "rllib_il.replay.mixed_episode_buffer.MixedPrioritizedEpisodeReplayBuffer"
+
+
+class DQfDConfig(DQNConfig):
+    """DQNConfig plus the demonstration settings of DQfD (defaults from arXiv 1704.03732)."""
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or DQfD)
+        self.expert_data = None
+        self.expert_fraction = 0.25
+        self.expert_priority_bonus = 1.0
+        self.priority_eps = 1e-3
+        self.margin = 0.8
+        self.lambda_nstep = 1.0
+        self.lambda_margin = 1.0
+        self.lambda_l2 = 1e-5
+        self.transformed_bellman = False
+        self.transform_eps = 1e-2
+        self.margin_top_fraction = 1.0
+        self.pretrain_updates_per_iteration = 100
+        self.per_runner_epsilon = False
+        self.apex_epsilon_base = 0.4
+        self.apex_epsilon_alpha = 7.0
+        # DQfD paper: 10-step returns, alpha 0.4, beta 0.6.
+        self.n_step = 10
+        self.replay_buffer_config = {"type": BUFFER_TYPE, "capacity": 50000, "alpha": 0.4, "beta": 0.6}
+        # Pre-training iterations sample nothing: never wait for env steps by default.
+        self.min_sample_timesteps_per_iteration = 0
+
+    @override(DQNConfig)
+    def training(
+        self,
+        *,
+        expert_data=NotProvided,
+        expert_fraction=NotProvided,
+        expert_priority_bonus: Optional[float] = NotProvided,
+        priority_eps: Optional[float] = NotProvided,
+        margin: Optional[float] = NotProvided,
+        lambda_nstep: Optional[float] = NotProvided,
+        lambda_margin: Optional[float] = NotProvided,
+        lambda_l2: Optional[float] = NotProvided,
+        transformed_bellman: Optional[bool] = NotProvided,
+        transform_eps: Optional[float] = NotProvided,
+        margin_top_fraction: Optional[float] = NotProvided,
+        pretrain_updates_per_iteration: Optional[int] = NotProvided,
+        per_runner_epsilon: Optional[bool] = NotProvided,
+        apex_epsilon_base: Optional[float] = NotProvided,
+        apex_epsilon_alpha: Optional[float] = NotProvided,
+        **kwargs,
+    ) -> "DQfDConfig":
+        """Sets the DQfD training options.
+
+        Args:
+            expert_data: saved_experiences dataset(s) (directory, glob, file or list) of demonstrations.
+            expert_fraction: share of expert rows per batch, a float in [0, 1] or a schedule
+                [[iteration, value], ...]; 1.0 = pre-training (no env sampling).
+            expert_priority_bonus: eps_d added to expert priorities (DQfD: 1.0).
+            priority_eps: eps_a added to every priority (DQfD: 0.001).
+            margin: expert margin l(a_E, a) of J_E (DQfD: 0.8).
+            lambda_nstep, lambda_margin, lambda_l2: lambda1, lambda2, lambda3 (DQfD: 1, 1, 1e-5).
+            transformed_bellman: use h(r + gamma^n h^-1(Q')) targets (Ape-X DQfD), with `transform_eps`.
+            margin_top_fraction: apply J_E only to this best fraction of expert episodes by return.
+            pretrain_updates_per_iteration: learner updates per pre-training iteration.
+            per_runner_epsilon: Ape-X exploration, eps_i = base^(1 + alpha i / (N - 1)) for runner i.
+            apex_epsilon_base, apex_epsilon_alpha: base (0.4) and alpha (7) of that formula.
+        """
+        super().training(**kwargs)
+        for key, value in dict(locals()).items():
+            if key not in ("self", "kwargs", "__class__") and value is not NotProvided:
+                setattr(self, key, value)
+        return self
+
+    @override(DQNConfig)
+    def get_default_learner_class(self):
+        from rllib_il.algorithms.dqfd.torch.dqfd_torch_learner import DQfDTorchLearner
+
+        return DQfDTorchLearner
+
+    @property
+    def trained_module_id(self) -> str:
+        """The one module DQfD trains: `default_policy`, or the shared module of a multi-agent env."""
+        return next(iter(self.policies)) if self.is_multi_agent else DEFAULT_MODULE_ID
+
+    def expert_fraction_values(self) -> list:
+        schedule = self.expert_fraction
+        return [v for _, v in schedule] if isinstance(schedule, (list, tuple)) else [schedule]
+
+    @override(DQNConfig)
+    def validate(self) -> None:
+        super().validate()
+        values = self.expert_fraction_values()
+        if not all(isinstance(v, (int, float)) and 0.0 <= v <= 1.0 for v in values):
+            raise ConfigError(f"expert_fraction: {self.expert_fraction} must be in [0, 1] (or a schedule of such)")
+        if max(values) > 0 and self.expert_data is None:
+            raise ConfigError("expert_data: missing (the saved_experiences dataset of the demonstrations)")
+        if self.expert_data is not None and not self.in_evaluation:
+            self._check_expert_data()
+        if max(values) >= 1.0 and self.min_sample_timesteps_per_iteration > 0:
+            raise ConfigError(
+                "min_sample_timesteps_per_iteration: must be 0 when expert_fraction reaches 1.0 "
+                "(pre-training samples no env steps)"
+            )
+        for key in ("margin", "lambda_nstep", "lambda_margin", "lambda_l2", "expert_priority_bonus", "priority_eps"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{key}: {getattr(self, key)} must be >= 0")
+        if not 0.0 < self.margin_top_fraction <= 1.0:
+            raise ConfigError(f"margin_top_fraction: {self.margin_top_fraction} must be in (0, 1]")
+        if not isinstance(self.n_step, int) or self.n_step < 1:
+            raise ConfigError(f"n_step: {self.n_step} must be an integer >= 1 for DQfD")
+        if self.num_atoms != 1:
+            raise ConfigError(f"num_atoms: {self.num_atoms}; DQfD supports expected Q-values only (num_atoms=1)")
+        if self.is_multi_agent and len(self.policies) != 1:
+            raise ConfigError(f"policies: {sorted(self.policies)}; DQfD trains one (shared) module")
+        if self.env_runner_cls is None:
+            from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
+
+            self.env_runner_cls = ApexMultiAgentEnvRunner if self.is_multi_agent else ApexSingleAgentEnvRunner
+
+
+    def _check_expert_data(self) -> None:
+        """ConfigError unless `expert_data` is a readable dataset recorded with this env's spaces."""
+        from rllib_il.offline.dataset import check_spaces, read_metadata
+        from rllib_il.offline.recording import agent_spaces, make_env
+
+        metadata = read_metadata(self.expert_data)  # Also rejects a missing or empty directory.
+        if isinstance(self.env, str):
+            env = make_env(self.env, self.env_config)
+            try:
+                check_spaces(metadata, *agent_spaces(env), f"expert_data {self.expert_data}")
+            finally:
+                env.close()
+
+
+class APEXDQfDConfig(DQfDConfig):
+    """DQfD with Ape-X actors: per-runner constant epsilon (arXiv 1803.00933)."""
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or APEX_DQfD)
+        self.per_runner_epsilon = True
+
+
+class DQfD(DQN):
+    @classmethod
+    @override(DQN)
+    def get_default_config(cls) -> DQfDConfig:
+        return DQfDConfig()
+
+    @override(DQN)
+    def setup(self, config: DQfDConfig) -> None:
+        super().setup(config)
+        self._expert_fraction = Scheduler(config.expert_fraction)
+        self._pretrain_steps = 0
+        self._last_env_steps = 0
+
+    @override(DQN)
+    def _create_local_replay_buffer_if_necessary(self, config: DQfDConfig):
+        from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
+
+        kwargs = {k: v for k, v in config.replay_buffer_config.items() if k != "type"}
+        return MixedPrioritizedEpisodeReplayBuffer(
+            **kwargs,
+            expert_data=config.expert_data,
+            expert_fraction=config.expert_fraction_values()[0],
+            expert_priority_bonus=config.expert_priority_bonus,
+            priority_eps=config.priority_eps,
+            margin_top_fraction=config.margin_top_fraction,
+            module_id=config.trained_module_id if config.is_multi_agent else None,
+            seed=config.seed,
+        )
+
+    @override(DQN)
+    def training_step(self) -> None:
+        """One Phase 1 (expert_fraction 1: updates only) or Phase 2 (sample, store, update) step."""
+        start = time.perf_counter()
+        self._expert_fraction.update(self.iteration)
+        fraction = self._expert_fraction.get_current_value()
+        self.local_replay_buffer.expert_fraction = fraction
+        pretraining = fraction >= 1.0
+        if pretraining:
+            num_updates = self.config.pretrain_updates_per_iteration
+        else:
+            num_samples, num_updates = calculate_rr_weights(self.config)
+            for _ in range(num_samples):
+                self._sample_and_store()
+        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        sampled, self._last_env_steps = env_steps - self._last_env_steps, env_steps
+        if not pretraining and env_steps < self.config.num_steps_sampled_before_learning_starts:
+            num_updates = 0
+        for _ in range(num_updates):
+            self._update_from_replay(env_steps + self._pretrain_steps)
+            self._pretrain_steps += self.config.total_train_batch_size if pretraining else 0
+        if num_updates:
+            self.env_runner_group.sync_weights(
+                from_worker_or_learner_group=self.learner_group,
+                policies=[self.config.trained_module_id],
+                inference_only=True,
+            )
+        elapsed = time.perf_counter() - start
+        self.metrics.log_dict(
+            {
+                "expert_fraction": fraction,
+                "updates_per_s": num_updates / elapsed,
+                "env_steps_per_s": sampled / elapsed,
+            },
+            window=1,
+        )
+        self.metrics.log_value("num_learner_updates_lifetime", num_updates, reduce="lifetime_sum")
+
+    def _sample_and_store(self) -> None:
+        with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+            episodes, env_runner_results = synchronous_parallel_sample(
+                worker_set=self.env_runner_group,
+                concat=True,
+                sample_timeout_s=self.config.sample_timeout_s,
+                _uses_new_env_runners=True,
+                _return_metrics=True,
+            )
+        self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
+        self.local_replay_buffer.add(episodes)
+
+    def _update_from_replay(self, timestep: int) -> None:
+        """One learner update on a mixed batch, then its TD errors become the rows' priorities."""
+        with self.metrics.log_time((TIMERS, REPLAY_BUFFER_SAMPLE_TIMER)):
+            episodes = self.local_replay_buffer.sample(
+                num_items=self.config.total_train_batch_size,
+                n_step=self.config.n_step,
+                gamma=self.config.gamma,
+                beta=self.config.replay_buffer_config.get("beta", 0.0),
+            )
+        with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+            learner_results = self.learner_group.update(
+                episodes=episodes,
+                timesteps={
+                    NUM_ENV_STEPS_SAMPLED_LIFETIME: timestep,
+                    NUM_AGENT_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
+                        (ENV_RUNNER_RESULTS, NUM_AGENT_STEPS_SAMPLED_LIFETIME), default={}
+                    ),
+                },
+            )
+        td_errors = defaultdict(list)
+        for result in learner_results:
+            for module_id, module_results in result.items():
+                if module_id != ALL_MODULES and TD_ERROR_KEY in module_results:
+                    td_errors[module_id].extend(convert_to_numpy(module_results.pop(TD_ERROR_KEY).peek()))
+        self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
+        update_priorities_in_episode_replay_buffer(
+            replay_buffer=self.local_replay_buffer,
+            td_errors={mid: {TD_ERROR_KEY: np.concatenate(errors)} for mid, errors in td_errors.items()},
+        )
+
+
+class APEX_DQfD(DQfD):  # noqa: N801 (the name experiment files use, like RLlib's old APEX)
+    @classmethod
+    @override(DQfD)
+    def get_default_config(cls) -> APEXDQfDConfig:
+        return APEXDQfDConfig()
