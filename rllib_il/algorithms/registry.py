@@ -8,6 +8,8 @@ from ray.tune.registry import register_trainable
 # name -> "module:ClassName" of an rllib Algorithm subclass.
 ALGORITHMS = {
     "MARWIL_IL": "rllib_il.algorithms.marwil.marwil:MARWILIL",
+    "DQfD": "rllib_il.algorithms.dqfd.dqfd:DQfD",
+    "APEX_DQfD": "rllib_il.algorithms.dqfd.dqfd:APEX_DQfD",
 }
 
 
