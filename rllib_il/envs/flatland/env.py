@@ -118,8 +118,12 @@ class FlatlandEnv(MultiAgentEnv):
         )
 
     def _acting(self) -> set:
+        """flatland's `action_required`, plus STOPPED trains: flatland 4.3 stops a slow train in
+        mid-cell when the no-op it gets while skipped is invalid on a switch, and then never
+        requires an action again although only a movement action can restart it."""
         required = self._info["action_required"]
-        return {h for h in required if required[h] and h not in self._finished}
+        agents = self.rail_env.agents
+        return {h for h in required if (required[h] or agents[h].state == TrainState.STOPPED) and h not in self._finished}
 
     def _step_rail_env(self, actions: dict) -> None:
         env = self.rail_env
