@@ -37,6 +37,8 @@ def parse_args(argv=None):
     p.add_argument("--output-dir", default="results", help="where Tune writes runs (default: ./results)")
     p.add_argument("--max-concurrent-trials", type=int,
                    help="trials run at once (default: one per 4 CPUs, at least 1; more deadlocks on 2 cores)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue interrupted experiments from their last checkpoints instead of starting anew")
     p.add_argument("--dry-run", action="store_true",
                    help="validate every file and print the resolved trials without starting Ray")
     args = p.parse_args(argv)
@@ -72,13 +74,20 @@ def init_ray(address):
         ray.init(include_dashboard=False)
 
 
-def run_experiment(exp, output_dir: Path, max_concurrent_trials=None):
-    """One Tune run; returns its ResultGrid."""
+def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=False):
+    """One Tune run (or the continuation of an interrupted one); returns its ResultGrid."""
     import ray
     from ray import tune
 
     from rllib_il.experiments import param_space
 
+    exp_dir = output_dir.resolve() / exp.name
+    if resume and tune.Tuner.can_restore(str(exp_dir)):
+        print(f"Resuming {exp.name} from {exp_dir}")
+        tuner = tune.Tuner.restore(
+            str(exp_dir), trainable=exp.run, param_space=param_space(exp), resume_unfinished=True, resume_errored=True
+        )
+        return tuner.fit()
     if max_concurrent_trials is None:
         max_concurrent_trials = max(1, int(ray.cluster_resources().get("CPU", 1)) // 4)
     tuner = tune.Tuner(
@@ -180,7 +189,7 @@ def main(argv=None) -> int:
     init_ray(args.address)
     ok = True
     for exp in experiments:
-        results = run_experiment(exp, output_dir, args.max_concurrent_trials)
+        results = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
         ok = summarize(exp, results, output_dir) and ok
     return 0 if ok else 1
 
