@@ -120,6 +120,7 @@ def summarize(exp, results, output_dir: Path) -> bool:
     from ray.tune.utils import flatten_dict
     from rich.table import Table
 
+    from rllib_il.plot import load_results
     from rllib_il.plots import plot_learning_curves
     from rllib_il.ui import console
 
@@ -144,7 +145,7 @@ def summarize(exp, results, output_dir: Path) -> bool:
             *[f"{shown[c]:.3f}" if c in shown else "-" for c in HEADLINE],
             result.checkpoint.path if result.checkpoint else "-",
         )
-        curves[params if params != "-" else f"trial {metrics.get('trial_id', name)}"] = result.metrics_dataframe
+        curves[params if params != "-" else f"trial {metrics.get('trial_id', name)}"] = load_results(Path(result.path))
     out = console()
     out.print(table)
     if curves:

@@ -1,0 +1,62 @@
+"""`python -m rllib_il.plot DIR [DIR ...] --metric KEY [--metric KEY] -o curves.png`
+
+Learning curves of several runs on one PNG, e.g. from scratch vs pre-trained, or imitation vs mixed.
+Each DIR is a Tune experiment directory (every trial in it is one line) or a single trial directory.
+Curves are read from each trial's result.json, which survives resumed runs intact.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from rllib_il.errors import ConfigError
+from rllib_il.plots import plot_learning_curves
+
+DEFAULT_METRICS = ("env_runners/episode_return_mean", "evaluation/env_runners/episode_return_mean")
+
+
+def trial_dirs(directory: Path):
+    if (directory / "result.json").is_file():
+        return [directory]
+    trials = sorted(p.parent for p in directory.glob("*/result.json"))
+    if not trials:
+        raise ConfigError(f"{directory}: no Tune trial results (result.json) found")
+    return trials
+
+
+def load_results(trial_dir: Path) -> pd.DataFrame:
+    """One row per reported iteration, nested metrics flattened to 'a/b/c' columns."""
+    rows = [json.loads(line) for line in (trial_dir / "result.json").read_text().splitlines() if line.strip()]
+    frame = pd.json_normalize(rows, sep="/")
+    return frame.drop_duplicates("training_iteration", keep="last") if rows else frame
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m rllib_il.plot", description=__doc__.splitlines()[0])
+    p.add_argument("dirs", nargs="+", type=Path, help="Tune experiment or trial directories")
+    p.add_argument("--metric", action="append", help=f"result key (repeatable; default {DEFAULT_METRICS[0]})")
+    p.add_argument("--x", default="training_iteration", help="x axis key (default training_iteration)")
+    p.add_argument("-o", "--out", type=Path, default=Path("curves.png"), help="PNG to write")
+    args = p.parse_args(argv)
+    try:
+        runs = {}
+        for directory in args.dirs:
+            for trial in trial_dirs(directory):
+                runs[f"{directory.name}/{trial.name[:40]}"] = load_results(trial)
+        metrics = [[m] for m in args.metric] if args.metric else [list(DEFAULT_METRICS)]
+        for candidates in metrics:
+            if not any(key in f.columns for f in runs.values() for key in candidates):
+                raise ConfigError(f"metric '{candidates[0]}' is in none of the runs' results")
+        png = plot_learning_curves(runs, metrics, args.out, x=args.x)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {png.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Learning-curve CLI on hand-written Tune result files."""
+
+import json
+
+from rllib_il.plot import load_results, main
+
+
+def write_trial(directory, returns, resumed_at=None):
+    directory.mkdir(parents=True)
+    rows = [{"training_iteration": i + 1, "env_runners": {"episode_return_mean": r}} for i, r in enumerate(returns)]
+    if resumed_at:  # a resumed run reports the iterations after its checkpoint again
+        rows += rows[resumed_at:]
+    (directory / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
+
+
+def test_results_are_flattened_and_resumed_iterations_deduplicated(tmp_path):
+    write_trial(tmp_path / "exp" / "trial_a", [1.0, 2.0, 3.0], resumed_at=1)
+    frame = load_results(tmp_path / "exp" / "trial_a")
+    assert frame["training_iteration"].tolist() == [1, 2, 3]
+    assert frame["env_runners/episode_return_mean"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_plot_several_experiments_on_one_png(tmp_path, capsys):
+    write_trial(tmp_path / "scratch" / "trial_a", [1.0, 2.0])
+    write_trial(tmp_path / "pretrained" / "trial_b", [5.0, 6.0])
+    out = tmp_path / "curves.png"
+    assert main([str(tmp_path / "scratch"), str(tmp_path / "pretrained"), "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unknown_metric_and_empty_dir_are_errors(tmp_path, capsys):
+    write_trial(tmp_path / "exp" / "trial_a", [1.0])
+    assert main([str(tmp_path / "exp"), "--metric", "nope", "-o", str(tmp_path / "c.png")]) == 2
+    assert "metric 'nope' is in none of the runs" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty"), "-o", str(tmp_path / "c.png")]) == 2
+    assert "no Tune trial results" in capsys.readouterr().err
+    assert not (tmp_path / "c.png").exists()
