@@ -45,7 +45,7 @@ def test_phase1_offline_then_phase2_mixed_and_checkpoint(ray_session, cartpole_d
     import torch
 
     config = small_config(DQfDConfig, cartpole_data, expert_fraction=[[0, 1.0], [1, 1.0], [2, 0.25]])
-    config.training(num_steps_sampled_before_learning_starts=0)
+    config.training(num_steps_sampled_before_learning_starts=0, mixed_env_steps_per_iteration=20)
     algo = config.build()
     try:
         # Phase 1: expert rows only, no env step.
@@ -60,7 +60,7 @@ def test_phase1_offline_then_phase2_mixed_and_checkpoint(ray_session, cartpole_d
         for _ in range(4):
             result = algo.train()
             fractions.append(learner(result)["expert_fraction_achieved"])
-        assert result["env_runners"]["num_env_steps_sampled_lifetime"] > 0 and result["env_steps_per_s"] > 0
+        assert result["env_runners"]["num_env_steps_sampled_lifetime"] >= 4 * 20 and result["env_steps_per_s"] > 0
         assert np.mean(fractions) == pytest.approx(0.25)
         assert {"td_error_expert", "td_error_simulation"} <= set(learner(result))
         # Checkpoint: a new algorithm restored from it has the same module weights.
@@ -107,10 +107,11 @@ def test_apex_runners_use_and_log_their_own_epsilon(ray_session, cartpole_data):
         ({"expert_fraction": [[0, 1.0], [10, -0.1]]}, "expert_fraction"),
         ({"margin": -0.1}, "margin"),
         ({"expert_data": None}, "expert_data"),
+        ({"expert_fraction": 1.0, "reporting": {"min_sample_timesteps_per_iteration": 100}}, "mixed_env_steps"),
     ],
 )
 def test_bad_settings_raise_config_error(cartpole_data, training, message):
-    config = small_config(DQfDConfig, cartpole_data).training(**training)
+    config = small_config(DQfDConfig, cartpole_data).reporting(**training.pop("reporting", {})).training(**training)
     if training.get("expert_data", 1) is None:
         config.expert_data = None
     with pytest.raises(ConfigError, match=message):

@@ -10,7 +10,7 @@ ingredients of Pohlen et al. 2018 (arXiv 1805.11593) and Horgan et al. 2018 (arX
   transformed Bellman operator), see `torch/dqfd_torch_learner.py`;
 - Phase 1 (pre-training) is any iteration whose `expert_fraction` is 1.0: no env sampling at all,
   `pretrain_updates_per_iteration` updates; Phase 2 samples the env runners like RLlib's DQN
-  (`training_intensity` sets updates per env step);
+  (`training_intensity` sets updates per env step) for `mixed_env_steps_per_iteration` env steps;
 - `APEX_DQfD`: each env runner explores with its own constant Ape-X epsilon.
 """
 
@@ -62,6 +62,7 @@ class DQfDConfig(DQNConfig):
         self.transform_eps = 1e-2
         self.margin_top_fraction = 1.0
         self.pretrain_updates_per_iteration = 100
+        self.mixed_env_steps_per_iteration = 0
         self.per_runner_epsilon = False
         self.apex_epsilon_base = 0.4
         self.apex_epsilon_alpha = 7.0
@@ -87,6 +88,7 @@ class DQfDConfig(DQNConfig):
         transform_eps: Optional[float] = NotProvided,
         margin_top_fraction: Optional[float] = NotProvided,
         pretrain_updates_per_iteration: Optional[int] = NotProvided,
+        mixed_env_steps_per_iteration: Optional[int] = NotProvided,
         per_runner_epsilon: Optional[bool] = NotProvided,
         apex_epsilon_base: Optional[float] = NotProvided,
         apex_epsilon_alpha: Optional[float] = NotProvided,
@@ -105,6 +107,9 @@ class DQfDConfig(DQNConfig):
             transformed_bellman: use h(r + gamma^n h^-1(Q')) targets (Ape-X DQfD), with `transform_eps`.
             margin_top_fraction: apply J_E only to this best fraction of expert episodes by return.
             pretrain_updates_per_iteration: learner updates per pre-training iteration.
+            mixed_env_steps_per_iteration: env steps a Phase 2 iteration samples at least (0: one
+                round of `training_intensity`). Use it instead of `min_sample_timesteps_per_iteration`,
+                which must stay 0 so that pre-training iterations (no env steps) can end.
             per_runner_epsilon: Ape-X exploration, eps_i = base^(1 + alpha i / (N - 1)) for runner i.
             apex_epsilon_base, apex_epsilon_alpha: base (0.4) and alpha (7) of that formula.
         """
@@ -142,7 +147,7 @@ class DQfDConfig(DQNConfig):
         if max(values) >= 1.0 and self.min_sample_timesteps_per_iteration > 0:
             raise ConfigError(
                 "min_sample_timesteps_per_iteration: must be 0 when expert_fraction reaches 1.0 "
-                "(pre-training samples no env steps)"
+                "(pre-training samples no env steps); set mixed_env_steps_per_iteration instead"
             )
         for key in ("margin", "lambda_nstep", "lambda_margin", "lambda_l2", "expert_priority_bonus", "priority_eps"):
             if getattr(self, key) < 0:
@@ -194,7 +199,6 @@ class DQfD(DQN):
         super().setup(config)
         self._expert_fraction = Scheduler(config.expert_fraction)
         self._pretrain_steps = 0
-        self._last_env_steps = 0
 
     @override(DQN)
     def _create_local_replay_buffer_if_necessary(self, config: DQfDConfig):
@@ -214,24 +218,45 @@ class DQfD(DQN):
 
     @override(DQN)
     def training_step(self) -> None:
-        """One Phase 1 (expert_fraction 1: updates only) or Phase 2 (sample, store, update) step."""
+        """Phase 1 (expert_fraction 1): updates only. Phase 2: rounds of sample, store, update."""
         start = time.perf_counter()
         self._expert_fraction.update(self.iteration)
         fraction = self._expert_fraction.get_current_value()
         self.local_replay_buffer.expert_fraction = fraction
-        pretraining = fraction >= 1.0
-        if pretraining:
-            num_updates = self.config.pretrain_updates_per_iteration
+        first_env_steps = self._env_steps()
+        if fraction >= 1.0:
+            num_updates = self._train(self.config.pretrain_updates_per_iteration, pretraining=True)
         else:
-            num_samples, num_updates = calculate_rr_weights(self.config)
-            for _ in range(num_samples):
-                self._sample_and_store()
-        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
-        sampled, self._last_env_steps = env_steps - self._last_env_steps, env_steps
-        if not pretraining and env_steps < self.config.num_steps_sampled_before_learning_starts:
             num_updates = 0
+            while True:
+                num_samples, updates_per_round = calculate_rr_weights(self.config)
+                for _ in range(num_samples):
+                    self._sample_and_store()
+                if self._env_steps() >= self.config.num_steps_sampled_before_learning_starts:
+                    num_updates += self._train(updates_per_round)
+                if self._env_steps() - first_env_steps >= self.config.mixed_env_steps_per_iteration:
+                    break
+        elapsed = time.perf_counter() - start
+        self.metrics.log_dict(
+            {
+                "expert_fraction": fraction,
+                "updates_per_s": num_updates / elapsed,
+                "env_steps_per_s": (self._env_steps() - first_env_steps) / elapsed,
+            },
+            window=1,
+        )
+        self.metrics.log_value("num_learner_updates_lifetime", num_updates, reduce="lifetime_sum")
+
+    def _env_steps(self) -> int:
+        return self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+
+    def _train(self, num_updates: int, pretraining: bool = False) -> int:
+        """`num_updates` learner updates on mixed batches, then the env runners get the new weights.
+
+        The learner's target-network clock is env steps plus, in pre-training, the trained rows.
+        """
         for _ in range(num_updates):
-            self._update_from_replay(env_steps + self._pretrain_steps)
+            self._update_from_replay(self._env_steps() + self._pretrain_steps)
             self._pretrain_steps += self.config.total_train_batch_size if pretraining else 0
         if num_updates:
             self.env_runner_group.sync_weights(
@@ -239,16 +264,7 @@ class DQfD(DQN):
                 policies=[self.config.trained_module_id],
                 inference_only=True,
             )
-        elapsed = time.perf_counter() - start
-        self.metrics.log_dict(
-            {
-                "expert_fraction": fraction,
-                "updates_per_s": num_updates / elapsed,
-                "env_steps_per_s": sampled / elapsed,
-            },
-            window=1,
-        )
-        self.metrics.log_value("num_learner_updates_lifetime", num_updates, reduce="lifetime_sum")
+        return num_updates
 
     def _sample_and_store(self) -> None:
         with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
