@@ -29,6 +29,7 @@ from ray.rllib.utils.annotations import override
 from rllib_il.envs.flatland.deadlocks import deadlocked_agents
 from rllib_il.envs.flatland.observations import TreeObservation
 from rllib_il.envs.flatland.presets import resolve_env_config
+from rllib_il.errors import ConfigError
 
 NUM_ACTIONS = 5  # DO_NOTHING, MOVE_LEFT, MOVE_FORWARD, MOVE_RIGHT, STOP_MOVING
 # 2020 baselines' shaping (SparseRewardWrapper + DeadlockWrapper): +1 on arrival, -1 for a train
@@ -47,6 +48,7 @@ class FlatlandEnv(MultiAgentEnv):
 
     def __init__(self, env_config: Optional[dict] = None):
         super().__init__()
+        self._user_config = dict(env_config or {})
         self.config = resolve_env_config(env_config)
         self._tree = TreeObservation(self.config["tree_depth"], self.config["predictor_depth"])
         self.agents = self.possible_agents = [str(i) for i in range(self.config["number_of_agents"])]
@@ -66,7 +68,10 @@ class FlatlandEnv(MultiAgentEnv):
         self.rail_env = self._make_rail_env(episode_seed)
         with warnings.catch_warnings():  # "Could not set all required cities!": expected on small maps
             warnings.simplefilter("ignore", UserWarning)
-            self.rail_env.reset(random_seed=episode_seed)
+            try:
+                self.rail_env.reset(random_seed=episode_seed)
+            except ValueError as error:  # e.g. "Cannot fit more than one city in this map"
+                raise ConfigError(f"flatland env_config {self._user_config}: {error}") from error
         self._tree.reset(self.rail_env)
         n = self.rail_env.get_num_agents()
         self._pending = np.zeros(n)
