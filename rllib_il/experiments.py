@@ -25,7 +25,7 @@ import yaml
 
 from rllib_il.errors import ConfigError
 
-EXPERIMENT_KEYS = ("run", "env", "stop", "config", "checkpoint_config")
+EXPERIMENT_KEYS = ("run", "env", "stop", "config", "checkpoint_config", "restore_from")
 CHECKPOINT_KEYS = (
     "checkpoint_frequency",
     "checkpoint_at_end",
@@ -59,6 +59,7 @@ class Experiment:
     stop: Dict[str, Any]
     config: Dict[str, Any]
     checkpoint_config: Dict[str, Any]
+    restore_from: Any = None  # Phase 2: where to start from (see rllib_il/handoff.py)
     trials: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def where(self, key: Optional[str] = None) -> str:
@@ -111,11 +112,16 @@ def _parse_experiment(path: str, name, spec) -> Experiment:
         stop=dict(spec.get("stop") or {}),
         config={k: v for k, v in config.items() if k != "env"},
         checkpoint_config=dict(spec.get("checkpoint_config") or {}),
+        restore_from=spec.get("restore_from"),
     )
     _check_run_and_env(exp)
     _check_stop(exp)
     _check_checkpoint_config(exp)
     _check_config_keys(exp, exp.config, default_config(exp.run))
+    if exp.restore_from is not None:
+        from rllib_il.handoff import check_spec
+
+        check_spec(exp.restore_from, exp.where("restore_from"))
     return exp
 
 
@@ -255,13 +261,27 @@ def apply_overrides(exp: Experiment, num_env_runners=None, stop_iters=None, stop
         exp.stop[STOP_ALIASES["env_steps"]] = stop_timesteps
 
 
-def load_all(files: List[str], **overrides) -> List[Experiment]:
+def load_all(files: List[str], output_dir: str = "results", **overrides) -> List[Experiment]:
     """Loads and fully validates every file before anything runs."""
     experiments = [exp for file in files for exp in load_file(file)]
     names = [exp.name for exp in experiments]
-    for exp in experiments:
+    for i, exp in enumerate(experiments):
         if names.count(exp.name) > 1:
             raise ConfigError(f"{exp.file}: experiment name '{exp.name}' is used more than once")
+        _check_restore_source(exp, names[:i], Path(output_dir))
         apply_overrides(exp, **overrides)
         exp.trials = validate_trials(exp)
     return experiments
+
+
+def _check_restore_source(exp: Experiment, earlier: List[str], output_dir: Path) -> None:
+    """A Phase 2 must start from an experiment that runs before it or already exists on disk."""
+    if not isinstance(exp.restore_from, dict):
+        return
+    source = str(exp.restore_from["experiment"])
+    if source in earlier or (output_dir / source).is_dir() or Path(source).is_dir():
+        return
+    raise ConfigError(
+        f"{exp.where('restore_from.experiment')}: '{source}' is neither an earlier experiment of this run "
+        f"({', '.join(earlier) or 'none'}) nor a directory in {output_dir}"
+    )

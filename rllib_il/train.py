@@ -68,6 +68,8 @@ def print_trials(experiments) -> None:
 def init_ray(address):
     import ray
 
+    if ray.is_initialized():
+        return
     if address:
         ray.init(address=address, include_dashboard=False)
     else:
@@ -81,18 +83,26 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
 
     from rllib_il.experiments import param_space
 
+    space = param_space(exp)
+    if exp.restore_from is not None:
+        from rllib_il.handoff import check_compatible, on_init_callback, resolve_checkpoint
+
+        checkpoint = resolve_checkpoint(exp.restore_from, output_dir, exp.where("restore_from"))
+        for trial in exp.trials:
+            check_compatible(exp.run, trial["config"], checkpoint)
+        space["callbacks_on_algorithm_init"] = on_init_callback(checkpoint)
     exp_dir = output_dir.resolve() / exp.name
     if resume and tune.Tuner.can_restore(str(exp_dir)):
         print(f"Resuming {exp.name} from {exp_dir}")
         tuner = tune.Tuner.restore(
-            str(exp_dir), trainable=exp.run, param_space=param_space(exp), resume_unfinished=True, resume_errored=True
+            str(exp_dir), trainable=exp.run, param_space=space, resume_unfinished=True, resume_errored=True
         )
         return tuner.fit()
     if max_concurrent_trials is None:
         max_concurrent_trials = max(1, int(ray.cluster_resources().get("CPU", 1)) // 4)
     tuner = tune.Tuner(
         exp.run,
-        param_space=param_space(exp),
+        param_space=space,
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent_trials),
         run_config=tune.RunConfig(
             name=exp.name,
@@ -176,6 +186,7 @@ def main(argv=None) -> int:
 
         experiments = load_all(
             args.files,
+            output_dir=args.output_dir,
             num_env_runners=args.num_env_runners,
             stop_iters=args.stop_iters,
             stop_timesteps=args.stop_timesteps,
@@ -190,7 +201,11 @@ def main(argv=None) -> int:
     init_ray(args.address)
     ok = True
     for exp in experiments:
-        results = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
+        try:
+            results = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         ok = summarize(exp, results, output_dir) and ok
     return 0 if ok else 1
 

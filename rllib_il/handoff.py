@@ -1,0 +1,212 @@
+"""Phase 1 -> Phase 2 handoff: pick a Phase 1 checkpoint and start Phase 2 from its module weights.
+
+An experiment names where it starts::
+
+    restore_from: path/to/checkpoint_000009                  # a checkpoint directory, or
+    restore_from:
+      experiment: flatland-marwil       # an experiment name (under --output-dir) or its directory
+      metric: evaluation/env_runners/percentage_complete     # best checkpoint by this metric
+      mode: max
+      trial: {beta: 0}                  # from a grid, the trial with these parameters
+
+Only module weights are loaded (optimizer state starts fresh). RLlib's own restore crashes for
+offline algorithms and silently loads nothing across module classes (shared/DESIGN.md), so the
+load here checks names and shapes, checks that the learner and every env runner now hold exactly
+the checkpoint's weights, and fails loudly otherwise.
+"""
+
+import functools
+from pathlib import Path
+from typing import Dict, Optional, Union
+
+import numpy as np
+
+from rllib_il.errors import ConfigError
+
+SPEC_KEYS = ("experiment", "metric", "mode", "trial")
+
+
+def checkpoint_modules(checkpoint: Path) -> Dict[str, Path]:
+    """module id -> directory of its weights inside an Algorithm checkpoint."""
+    root = Path(checkpoint) / "learner_group" / "learner" / "rl_module"
+    return {p.name: p for p in sorted(root.glob("*")) if (p / "module_state.pkl").exists()}
+
+
+def check_spec(spec, where: str) -> None:
+    """Static checks of a `restore_from` value (before anything runs)."""
+    if isinstance(spec, str):
+        if not checkpoint_modules(Path(spec)):
+            raise ConfigError(f"{where}: '{spec}' is not an RLlib checkpoint with module weights")
+        return
+    if not isinstance(spec, dict) or "experiment" not in spec:
+        raise ConfigError(f"{where}: expected a checkpoint path or a mapping with 'experiment'")
+    for key in spec:
+        if key not in SPEC_KEYS:
+            raise ConfigError(f"{where}.{key}: unknown key; known: {', '.join(SPEC_KEYS)}")
+    if spec.get("mode", "max") not in ("max", "min"):
+        raise ConfigError(f"{where}.mode: expected 'max' or 'min', got {spec['mode']!r}")
+    if not isinstance(spec.get("trial", {}), dict):
+        raise ConfigError(f"{where}.trial: expected a mapping of grid parameters, got {spec['trial']!r}")
+
+
+def _lookup(config: dict, path: str):
+    value = config
+    for part in path.split("/"):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> Path:
+    """The checkpoint a Phase 2 experiment starts from; prints which one and why."""
+    from ray.tune import ExperimentAnalysis
+
+    if isinstance(spec, str):
+        return Path(spec).resolve()
+    exp_dir = Path(output_dir) / spec["experiment"]
+    if not exp_dir.is_dir():
+        exp_dir = Path(spec["experiment"])
+    if not exp_dir.is_dir():
+        raise ConfigError(f"{where}: no experiment '{spec['experiment']}' in {output_dir} and no such directory")
+    try:
+        analysis = ExperimentAnalysis(str(exp_dir.resolve()))
+    except Exception as e:
+        raise ConfigError(f"{where}: {exp_dir} holds no Tune experiment ({' '.join(str(e).split())})")
+    wanted = spec.get("trial", {})
+    trials = [t for t in analysis.trials if all(_lookup(t.config, k) == v for k, v in wanted.items())]
+    if not trials:
+        seen = [{k: _lookup(t.config, k) for k in wanted} for t in analysis.trials]
+        raise ConfigError(f"{where}.trial: no trial of {exp_dir} has {wanted}; trials have {seen}")
+    metric, mode = spec.get("metric"), spec.get("mode", "max")
+    candidates = []
+    for trial in trials:
+        if metric is None:
+            checkpoint = trial.checkpoint
+            score = None
+        else:
+            results = analysis.trial_dataframes.get(trial.trial_id)
+            if results is None or metric not in results.columns:
+                columns = [] if results is None else list(results.columns)
+                from rllib_il.experiments import _nearest
+
+                raise ConfigError(f"{where}.metric: '{metric}' is not in the results of {trial}{_nearest(metric, columns)}")
+            checkpoint = analysis.get_best_checkpoint(trial, metric=metric, mode=mode)
+            score = _lookup_score(trial, checkpoint, metric)
+        if checkpoint is not None:
+            candidates.append((score, trial, Path(checkpoint.path)))
+    if not candidates:
+        raise ConfigError(f"{where}: no trial of {exp_dir} matching {wanted or 'any'} saved a checkpoint")
+    if metric is None and len(candidates) > 1:
+        raise ConfigError(f"{where}: {len(candidates)} trials match; give 'metric' or narrow 'trial'")
+    pick = max if mode == "max" else min
+    score, trial, path = pick(candidates, key=lambda c: -np.inf if c[0] is None else c[0])
+    shown = f" ({metric}={score:.4g})" if score is not None else ""
+    print(f"Starting from {trial} checkpoint {path}{shown}")
+    return path
+
+
+def _lookup_score(trial, checkpoint, metric: str) -> Optional[float]:
+    for result in trial.run_metadata.checkpoint_manager.best_checkpoint_results:
+        if result.checkpoint.path == checkpoint.path:
+            return _lookup(result.metrics, metric)
+    return None
+
+
+def _state(learner_group, module_id: str) -> dict:
+    state = learner_group.get_state(components=f"learner/rl_module/{module_id}")
+    return state["learner"]["rl_module"][module_id]
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+
+
+def _mismatches(target: dict, source: dict) -> list:
+    """Parameter names missing on either side, and shape differences, between two module states."""
+    shapes = [
+        f"{k} {np.shape(source[k])} vs {np.shape(target[k])}"
+        for k in sorted(set(target) & set(source))
+        if np.shape(target[k]) != np.shape(source[k])
+    ]
+    return sorted(set(target) ^ set(source)) + shapes
+
+
+def _module_mapping(sources: Dict[str, Path], targets: list, checkpoint) -> Dict[str, str]:
+    """target module id -> source module id (same ids, or the one module of each side)."""
+    if set(sources) >= set(targets):
+        return {t: t for t in targets}
+    if len(sources) == 1 and len(targets) == 1:
+        return {targets[0]: next(iter(sources))}
+    raise ConfigError(f"restore_from {checkpoint}: modules {sorted(sources)} do not match {sorted(targets)}")
+
+
+def _load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: str) -> Dict[str, dict]:
+    """target id -> the checkpoint's weights for it, after checking that names and shapes fit."""
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    sources = checkpoint_modules(Path(checkpoint))
+    loaded = {}
+    for target, source in _module_mapping(sources, list(target_states), checkpoint).items():
+        new = RLModule.from_checkpoint(sources[source]).get_state()
+        problems = _mismatches(target_states[target], new)
+        if problems:
+            raise ConfigError(
+                f"restore_from {checkpoint}: module '{source}' does not fit module '{target}' "
+                f"of {algorithm_name}: {', '.join(problems[:6])}"
+            )
+        loaded[target] = new
+    return loaded
+
+
+def check_compatible(run: str, trial_config: dict, checkpoint: Path) -> None:
+    """Driver-side check, before Tune starts: build the new algorithm's modules and compare."""
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    from rllib_il.experiments import default_config
+
+    config = default_config(run).update_from_dict(trial_config)
+    env_name = config.env
+    if _global_registry.contains(ENV_CREATOR, env_name):
+        env = _global_registry.get(ENV_CREATOR, env_name)(config.env_config)
+    else:
+        import gymnasium as gym
+
+        env = gym.make(env_name, **config.env_config)
+    modules = config.get_multi_rl_module_spec(env=env).build()
+    _load_checked(checkpoint, {mid: modules[mid].get_state() for mid in modules.keys()}, run)
+
+
+def load_module_weights(algorithm, checkpoint: str, **kwargs) -> None:
+    """`on_algorithm_init` callback: copy the checkpoint's module weights into the new algorithm."""
+    learner_group = algorithm.learner_group
+    targets = learner_group.get_state(components="learner/rl_module")["learner"]["rl_module"]
+    loaded = _load_checked(checkpoint, targets, type(algorithm).__name__)
+    for target, new in loaded.items():
+        learner_group.set_state({"learner": {"rl_module": {target: new}}})
+        if not _same(_state(learner_group, target), new):
+            raise ConfigError(f"restore_from {checkpoint}: weights of '{target}' did not load")
+    for group in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None)):
+        if group is None:
+            continue
+        group.sync_weights(from_worker_or_learner_group=learner_group, inference_only=True)
+        for ok in group.foreach_env_runner(functools.partial(_runner_holds, expected=loaded)):
+            if not ok:
+                raise ConfigError(f"restore_from {checkpoint}: an env runner did not receive the loaded weights")
+    print(f"Loaded weights of modules {sorted(loaded)} from {checkpoint}")
+
+
+def _runner_holds(runner, expected: dict) -> bool:
+    """True if the runner's (inference-only) modules equal the expected weights on every key they have."""
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+
+    for module_id, weights in expected.items():
+        module = runner.module[module_id] if isinstance(runner.module, MultiRLModule) else runner.module
+        state = module.get_state()
+        if not state or any(not np.array_equal(np.asarray(v), np.asarray(weights[k])) for k, v in state.items()):
+            return False
+    return True
+
+
+def on_init_callback(checkpoint: Path):
+    return functools.partial(load_module_weights, checkpoint=str(checkpoint))
