@@ -175,9 +175,7 @@ def _check_config_keys(exp: Experiment, config: dict, default, prefix: str = "")
 
     for key, value in config.items():
         path = prefix + str(key)
-        if _is_grid(value):
-            if set(value) != {"grid_search"} or not isinstance(value["grid_search"], list) or not value["grid_search"]:
-                raise ConfigError(f"{exp.where(path)}: grid_search needs a non-empty list, got {value!r}")
+        _check_grids(exp, value, path)
         if key in OLD_STACK_KEYS:
             raise ConfigError(
                 f"{exp.where(path)}: '{key}' is an old API stack setting that the new stack ignores; "
@@ -195,6 +193,17 @@ def _check_config_keys(exp: Experiment, config: dict, default, prefix: str = "")
             _check_model_config(exp, value, path)
         if key == "evaluation_config" and isinstance(value, dict):
             _check_config_keys(exp, value, default, prefix=path + ".")
+
+
+def _check_grids(exp: Experiment, node, path: str) -> None:
+    """Every {grid_search: [...]} at any depth must be exactly that key with a non-empty list."""
+    if _is_grid(node):
+        if set(node) != {"grid_search"} or not isinstance(node["grid_search"], list) or not node["grid_search"]:
+            raise ConfigError(f"{exp.where(path)}: grid_search needs a non-empty list, got {node!r}")
+        return
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in children:
+        _check_grids(exp, child, f"{path}.{key}")
 
 
 def _check_model_config(exp: Experiment, model_config: dict, path: str) -> None:
