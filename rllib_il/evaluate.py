@@ -1,0 +1,83 @@
+"""`python -m rllib_il.evaluate --checkpoint X --episodes 100 [--seed S] [--render out.gif]`
+
+Runs a trained checkpoint's policy (greedy unless --explore) for N seeded episodes and prints a
+statistics table (return mean/std/min/max, episode length, % arrived on Flatland); the same numbers
+go to a JSON file. The env and its env_config come from the Tune trial the checkpoint belongs to,
+unless --env / --env-config say otherwise.
+"""
+
+import argparse
+import json
+import pickle
+import sys
+from pathlib import Path
+
+from rllib_il.errors import ConfigError
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m rllib_il.evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", required=True, type=Path, help="an RLlib Algorithm checkpoint directory")
+    p.add_argument("--episodes", type=int, default=100, help="number of episodes (default 100)")
+    p.add_argument("--seed", type=int, default=10_000,
+                   help="episode i uses seed SEED + i (default 10000, away from recorded demonstration seeds)")
+    p.add_argument("--env", help="env to evaluate in (default: the checkpoint's trial env)")
+    p.add_argument("--env-config", help='JSON object, or a Flatland preset name (default: the trial\'s env_config)')
+    p.add_argument("--module-id", help="module to act with (default: the only one in the checkpoint)")
+    p.add_argument("--explore", action="store_true", help="sample actions instead of acting greedily")
+    p.add_argument("--num-workers", type=int, default=1, help="parallel Ray workers")
+    p.add_argument("--render", metavar="GIF", help="also render the first episode to this GIF")
+    p.add_argument("--json", type=Path, help="where to write the numbers (default: CHECKPOINT/evaluation.json)")
+    return p.parse_args(argv)
+
+
+def trial_env(checkpoint: Path):
+    """(env, env_config) of the Tune trial that wrote `checkpoint` (its params.pkl)."""
+    params = checkpoint.resolve().parent / "params.pkl"
+    if not params.is_file():
+        raise ConfigError(f"{checkpoint}: no Tune params.pkl beside it to take the env from; pass --env")
+    with open(params, "rb") as f:
+        config = pickle.load(f)
+    return config["env"], config.get("env_config") or {}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        import rllib_il  # noqa: F401  (registers envs)
+        from rllib_il.offline.recording import parse_env_config, record, render_gif, stats_table, summarize
+        from rllib_il.ui import console
+
+        if args.episodes < 1:
+            raise ConfigError(f"--episodes {args.episodes}: must be at least 1")
+        if not args.checkpoint.is_dir():
+            raise ConfigError(f"--checkpoint {args.checkpoint}: no such directory")
+        env, env_config = (args.env, parse_env_config(args.env_config)) if args.env else trial_env(args.checkpoint)
+        if args.env_config and not args.env:
+            env_config = parse_env_config(args.env_config)
+        expert_config = {"checkpoint": str(args.checkpoint), "module_id": args.module_id, "explore": args.explore}
+        if args.num_workers > 1:
+            import ray
+
+            ray.init(include_dashboard=False, log_to_driver=False)
+        seeds = list(range(args.seed, args.seed + args.episodes))
+        _, stats = record(env, env_config, "checkpoint", expert_config, seeds, args.num_workers)
+        summary = summarize(stats)
+        summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
+        console().print(stats_table(summary, f"{args.checkpoint} on {env} {env_config or ''}"))
+        out = args.json or args.checkpoint / "evaluation.json"
+        out.write_text(json.dumps({"checkpoint": str(args.checkpoint.resolve()), "env": env,
+                                   "env_config": env_config, "seeds": [seeds[0], seeds[-1]],
+                                   "explore": args.explore, **summary}, indent=2))
+        print(f"wrote {out}")
+        if args.render:
+            render_gif(env, env_config, "checkpoint", expert_config, args.seed, args.render)
+            print(f"wrote {args.render}")
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
