@@ -4,6 +4,7 @@ import time
 
 from flatland.envs.rail_env_action import RailEnvActions
 from flatland.envs.rail_env_policies import ShortestPathPolicy
+from flatland.envs.step_utils.states import TrainState
 
 from rllib_il.envs.flatland.planner import VisitOrderExecutor, plan_routes
 from rllib_il.experts.base import Expert
@@ -11,18 +12,41 @@ from rllib_il.experts.base import Expert
 
 class FlatlandPlannerExpert(Expert):
     """Plans every train's route at reset (space-time A* with cell reservations) and executes the
-    routes in per-cell visit order, which cannot deadlock (see planner.py). Deterministic: logp 0.
-    `planning_seconds` is the planning time of the last reset."""
+    routes in per-cell visit order, which cannot deadlock (see planner.py). When a train breaks
+    down, it replans from the current state and keeps the new routes if they route every train on
+    the map and at least as many trains as before. Deterministic: logp 0.
+    `planning_seconds` sums the planning time of the current episode."""
 
     def reset(self, env, obs) -> None:
         self.env = env
-        start = time.perf_counter()
-        self.executor = VisitOrderExecutor(env.rail_env, plan_routes(env.rail_env))
-        self.planning_seconds = time.perf_counter() - start
+        self.planning_seconds = 0.0
+        self.executor = self._plan()
+        self._breakdowns = self._count_breakdowns()
 
     def act(self, obs):
         self.executor.update()
+        if self._count_breakdowns() > self._breakdowns:
+            self._breakdowns = self._count_breakdowns()
+            self._replan()
         return {aid: self.executor.action(int(aid)).value for aid in obs}, {aid: 0.0 for aid in obs}
+
+    def _plan(self) -> VisitOrderExecutor:
+        start = time.perf_counter()
+        executor = VisitOrderExecutor(self.env.rail_env, plan_routes(self.env.rail_env))
+        self.planning_seconds += time.perf_counter() - start
+        executor.update()
+        return executor
+
+    def _replan(self) -> None:
+        candidate = self._plan()
+        agents = self.env.rail_env.agents
+        routed = lambda ex: sum(v is not None for h, v in ex.routes.items() if agents[h].state != TrainState.DONE)
+        on_map_routed = all(candidate.routes[a.handle] is not None for a in agents if a.state.is_on_map_state())
+        if on_map_routed and routed(candidate) >= routed(self.executor):
+            self.executor = candidate
+
+    def _count_breakdowns(self) -> int:
+        return sum(a.malfunction_handler.num_malfunctions for a in self.env.rail_env.agents)
 
 
 class FlatlandShortestPathExpert(Expert):

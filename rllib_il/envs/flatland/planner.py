@@ -34,26 +34,50 @@ class Visit:
     leave: int  # planned last time in the cell
 
 
+@dataclass
+class Start:
+    """Where a train is when planning starts: off the map (cell OFF_MAP) or in a cell it entered
+    at `enter`; `ready` is the earliest time it can depart or leave the cell (malfunctions)."""
+
+    cell: tuple
+    direction: int
+    enter: int
+    ready: int
+
+
 def steps_per_cell(agent) -> int:
     return ceil(1 / agent.speed_counter.max_speed)
 
 
+def start_of(rail_env: RailEnv, agent) -> Start:
+    now = rail_env._elapsed_steps
+    broken = agent.malfunction_handler.malfunction_down_counter
+    if agent.state.is_off_map_state():
+        return Start(OFF_MAP, None, now, max(now + broken, agent.earliest_departure))
+    cell, direction = agent.current_configuration
+    return Start(cell, direction, now, now + broken)
+
+
 class Reservations:
-    """Which agent holds each cell at each time step."""
+    """Which train holds each cell at each time step."""
 
     def __init__(self):
-        self._held = {}
+        self._held = {}  # cell -> {time: handle}
 
-    def free(self, cell, start: int, end: int) -> bool:
+    def free(self, cell, start: int, end: int, handle: int) -> bool:
         held = self._held.get(cell)
-        return held is None or not any(t in held for t in range(start, end + 1))
+        return held is None or all(held.get(t, handle) == handle for t in range(start, end + 1))
 
-    def reserve(self, visits) -> None:
+    def hold(self, handle: int, cell, start: int, end: int) -> None:
+        self._held.setdefault(cell, {}).update(dict.fromkeys(range(start, end + 1), handle))
+
+    def reserve(self, handle: int, visits) -> None:
+        """A train holds each visited cell from its entry to one step after it left."""
         for v in visits:
-            self._held.setdefault(v.cell, set()).update(range(v.enter, v.leave + 2))
+            self.hold(handle, v.cell, v.enter, v.leave + 1)
 
 
-def plan_agent(rail_env: RailEnv, handle: int, reservations: Reservations, horizon: int):
+def plan_agent(rail_env: RailEnv, handle: int, start: Start, reservations: Reservations, horizon: int):
     """Earliest-arrival route of one train around the reserved cells, as a list of Visits (None if
     it cannot arrive before `horizon`). Nodes are (cell, direction, time) with the train free to
     leave; OFF_MAP nodes wait before departure."""
@@ -62,39 +86,43 @@ def plan_agent(rail_env: RailEnv, handle: int, reservations: Reservations, horiz
     distance = rail_env.distance_map.get()[handle]
     targets = {t[0] for t in agent.targets}
     start_cell, start_dir = agent.initial_configuration
-    t0 = max(rail_env._elapsed_steps, agent.earliest_departure)
+    free = reservations.free
+
+    def h(cell, direction):
+        return k * (distance[start_cell][start_dir] if cell is OFF_MAP else distance[cell][direction])
+
+    root = (start.cell, start.direction, start.ready)
+    if start.cell is not OFF_MAP and not free(start.cell, start.enter, start.ready, handle):
+        return None
     tie = itertools.count()  # f ties: deepest node first, then first pushed
-    frontier = [(t0 + k * distance[start_cell][start_dir], -t0, next(tie), (OFF_MAP, None, t0))]
-    parent = {(OFF_MAP, None, t0): None}
+    frontier = [(start.ready + h(start.cell, start.direction), -start.ready, next(tie), root)]
+    parent = {root: None}
     while frontier:
         *_, node = heapq.heappop(frontier)
         cell, direction, t = node
         if cell in targets:
-            return _visits(node, parent)
+            return _visits(node, parent, start)
         if t >= horizon:
             continue
         if cell is OFF_MAP:
-            moves = [((OFF_MAP, None, t + 1), True), ((start_cell, start_dir, t + k),
-                                                      reservations.free(start_cell, t + 1, t + k))]
+            moves = [((OFF_MAP, None, t + 1), True),
+                     ((start_cell, start_dir, t + k), free(start_cell, t + 1, t + k, handle))]
         else:
-            moves = [((cell, direction, t + 1), reservations.free(cell, t + 1, t + 1))]
-            stay_ok = reservations.free(cell, t + 1, t + 1)
+            stay_ok = free(cell, t + 1, t + 1, handle)
+            moves = [((cell, direction, t + 1), stay_ok)]
             for new_dir, allowed in enumerate(rail_env.rail.get_transitions((cell, direction))):
                 if allowed:
                     new_cell = get_new_position(cell, new_dir)
                     last = t + 1 if new_cell in targets else t + k
-                    moves.append(((new_cell, new_dir, last), stay_ok and reservations.free(new_cell, t + 1, last)))
+                    moves.append(((new_cell, new_dir, last), stay_ok and free(new_cell, t + 1, last, handle)))
         for child, ok in moves:
-            if ok and child not in parent:
+            if ok and child not in parent:  # a node's cost is its time: the first parent is as good as any
                 parent[child] = node
-                child_cell, child_dir, child_t = child
-                h = k * distance[start_cell if child_cell is OFF_MAP else child_cell][
-                    start_dir if child_cell is OFF_MAP else child_dir]
-                heapq.heappush(frontier, (child_t + h, -child_t, next(tie), child))
+                heapq.heappush(frontier, (child[2] + h(child[0], child[1]), -child[2], next(tie), child))
     return None
 
 
-def _visits(node, parent) -> list:
+def _visits(node, parent, start: Start) -> list:
     """Path of A* nodes -> one Visit per stay in a cell (waits merged)."""
     nodes = []
     while node is not None:
@@ -107,28 +135,45 @@ def _visits(node, parent) -> list:
         if visits and prev[0] == cell and prev[1] == direction:
             visits[-1].leave = t
         else:
-            entered = t if prev is None else prev[2] + 1
-            visits.append(Visit(cell, direction, entered, t))
+            visits.append(Visit(cell, direction, start.enter if prev is None else prev[2] + 1, t))
     return visits
 
 
-def plan_routes(rail_env: RailEnv, priority=None) -> dict:
-    """{handle: [Visit] or None} for all trains, planned in `priority` order (default: earliest
-    departure first, then shortest journey first)."""
+def plan_routes(rail_env: RailEnv, attempts: int = 3) -> dict:
+    """{handle: [Visit] or None} for every train not yet arrived, planned from the current state.
+
+    Trains on the map are planned first (they hold their cells; the others must route around
+    them), each group by earliest departure then shortest journey. When trains find no route, they
+    move to the front of their group and planning restarts (up to `attempts` orders); the order
+    that routes the most trains wins."""
     distance = rail_env.distance_map.get()
-    if priority is None:
-        priority = sorted(
-            rail_env.get_agent_handles(),
-            key=lambda h: (rail_env.agents[h].earliest_departure,
-                           steps_per_cell(rail_env.agents[h]) * distance[h][rail_env.agents[h].initial_configuration[0]][
-                               rail_env.agents[h].initial_configuration[1]]))
-    reservations = Reservations()
-    routes = {}
-    for handle in priority:
-        routes[handle] = plan_agent(rail_env, handle, reservations, rail_env._max_episode_steps)
-        if routes[handle] is not None:
-            reservations.reserve(routes[handle])
-    return routes
+    agents = [a for a in rail_env.agents if a.state != TrainState.DONE]
+    starts = {a.handle: start_of(rail_env, a) for a in agents}
+
+    def key(a):
+        journey = distance[a.handle][a.initial_configuration[0]][a.initial_configuration[1]]
+        return a.current_configuration is None, a.earliest_departure, steps_per_cell(a) * journey
+
+    order = [a.handle for a in sorted(agents, key=key)]
+    best = None
+    for _ in range(attempts):
+        reservations = Reservations()
+        for h, s in starts.items():
+            if s.cell is not OFF_MAP:
+                reservations.hold(h, s.cell, s.enter, s.ready)
+        routes = {}
+        for h in order:
+            routes[h] = plan_agent(rail_env, h, starts[h], reservations, rail_env._max_episode_steps)
+            if routes[h] is not None:
+                reservations.reserve(h, routes[h])
+        failed = [h for h in order if routes[h] is None]
+        if best is None or len(failed) < best[0]:
+            best = (len(failed), routes)
+        if not failed:
+            break
+        on_map = {h for h in order if starts[h].cell is not OFF_MAP}
+        order = sorted(order, key=lambda h: (h not in on_map, h not in failed))
+    return best[1]
 
 
 class VisitOrderExecutor:
@@ -168,7 +213,7 @@ class VisitOrderExecutor:
         return before is None or self.progress[before[0]] > before[1]
 
     def action(self, handle: int) -> RailEnvActions:
-        visits = self.routes[handle]
+        visits = self.routes.get(handle)
         agent = self.rail_env.agents[handle]
         if visits is None or agent.state == TrainState.DONE:
             return RailEnvActions.DO_NOTHING

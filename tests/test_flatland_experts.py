@@ -1,0 +1,66 @@
+"""Flatland experts: the planner's success rate and deadlock-freedom, flatland's shortest path."""
+
+import numpy as np
+import pytest
+from flatland.envs.step_utils.states import TrainState
+
+from rllib_il.envs.flatland.env import FlatlandEnv
+from rllib_il.envs.flatland.experts import FlatlandPlannerExpert, FlatlandShortestPathExpert
+from rllib_il.envs.flatland.planner import plan_routes
+
+
+def run_episode(env, expert, seed):
+    obs, _ = env.reset(seed=seed)
+    expert.reset(env, obs)
+    while True:
+        actions, logps = expert.act(obs)
+        assert set(actions) == set(obs) and all(logps[aid] == 0.0 for aid in obs)
+        assert all(env.get_action_space(aid).contains(a) for aid, a in actions.items())
+        obs, _, terminateds, truncateds, _ = env.step(actions)
+        if terminateds["__all__"] or truncateds["__all__"]:
+            return env.episode_metrics()
+
+
+def test_planner_brings_home_at_least_95_percent_of_small_v0_trains():
+    env = FlatlandEnv({})
+    expert = FlatlandPlannerExpert(env)
+    arrived = [run_episode(env, expert, seed)["percentage_complete"] for seed in range(10)]
+    assert np.mean(arrived) >= 0.95, arrived
+
+
+def test_planner_never_deadlocks_under_malfunctions_and_mixed_speeds():
+    env = FlatlandEnv({"preset": "small_malfunction_v0", "malfunction_rate": 0.02})
+    expert = FlatlandPlannerExpert(env)
+    for seed in range(3):
+        metrics = run_episode(env, expert, seed)
+        assert metrics["deadlocked"] == 0, (seed, metrics)
+        assert sum(a.malfunction_handler.num_malfunctions for a in env.rail_env.agents) > 0
+
+
+def test_planned_routes_never_share_a_cell_at_the_same_time():
+    env = FlatlandEnv({"preset": "small_malfunction_v0", "malfunction_rate": 0.0})
+    env.reset(seed=4)
+    routes = plan_routes(env.rail_env)
+    held = {}
+    for handle, visits in routes.items():
+        assert visits, f"train {handle} has no route"
+        assert visits[0].cell == env.rail_env.agents[handle].initial_configuration[0]
+        assert visits[-1].cell in {t[0] for t in env.rail_env.agents[handle].targets}
+        for v in visits:
+            for t in range(v.enter, v.leave + 2):  # held until one step after leaving
+                assert held.setdefault((v.cell, t), handle) == handle, (v.cell, t)
+
+
+def test_shortest_path_expert_follows_flatlands_policy():
+    env = FlatlandEnv({})
+    metrics = run_episode(env, FlatlandShortestPathExpert(env), seed=2)
+    assert metrics["episode_length"] > 0
+    assert any(a.state != TrainState.WAITING for a in env.rail_env.agents)
+
+
+@pytest.mark.parametrize("expert_name", ["flatland_planner", "flatland_shortest_path"])
+def test_experts_are_registered(expert_name):
+    from rllib_il.experts import make_expert
+
+    env = FlatlandEnv({})
+    assert run_episode(env, make_expert(expert_name, env), seed=0)["episode_length"] > 0
