@@ -15,6 +15,7 @@ from typing import Iterable, List, Sequence, Union
 
 import msgpack
 import msgpack_numpy as mnp
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
@@ -29,8 +30,9 @@ EPISODES_PER_FILE = 1000
 Inputs = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
 
-def resolve_input_files(inputs: Inputs) -> List[Path]:
-    """Parquet files named by a directory (searched recursively), a glob, a file, or a list of those."""
+def resolve_input_files(inputs: Inputs, suffix: str = ".parquet") -> List[Path]:
+    """Files named by a directory (searched recursively for `*<suffix>`), a glob, a file, or a list of
+    those, like the 2020 configs' `input: /tmp/flatland-out`."""
     items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     if not items:
         raise ConfigError("input: empty list of datasets")
@@ -43,13 +45,13 @@ def resolve_input_files(inputs: Inputs) -> List[Path]:
         found = []
         for match in map(Path, matches):
             if match.is_dir():
-                found += sorted(match.rglob("*.parquet"))
+                found += sorted(match.rglob(f"*{suffix}"))
             elif match.is_file():
-                found += [match] if match.suffix == ".parquet" or not glob.has_magic(item) else []
+                found += [match] if match.suffix == suffix or not glob.has_magic(item) else []
             else:
                 raise ConfigError(f"input {item}: no such file or directory")
         if not found:
-            raise ConfigError(f"input {item}: no .parquet files found")
+            raise ConfigError(f"input {item}: no {suffix} files found")
         files += found
     return list(dict.fromkeys(files))
 
@@ -108,6 +110,32 @@ def spaces_metadata(observation_space, action_space) -> dict:
         "observation_space": gym_space_to_dict(observation_space),
         "action_space": gym_space_to_dict(action_space),
     }
+
+
+def build_episode(
+    observations, actions, rewards, logps, terminated: bool, observation_space, action_space,
+    agent_id=None, module_id=None, multi_agent_episode_id=None,
+) -> SingleAgentEpisode:
+    """A complete numpy episode in the stored layout: T+1 observations, T actions/rewards, and per step
+    `action_logp` and `return_to_go` G_t = sum_{k >= t} r_k (undiscounted) in extra_model_outputs."""
+    rewards = np.asarray(rewards, np.float32)
+    return SingleAgentEpisode(
+        observations=list(observations),
+        actions=list(actions),
+        rewards=list(rewards),
+        extra_model_outputs={
+            "action_logp": list(np.asarray(logps, np.float32)),
+            "return_to_go": list(np.cumsum(rewards[::-1])[::-1].astype(np.float32)),
+        },
+        terminated=terminated,
+        truncated=not terminated,
+        observation_space=observation_space,
+        action_space=action_space,
+        len_lookback_buffer=0,
+        agent_id=agent_id,
+        module_id=module_id,
+        multi_agent_episode_id=multi_agent_episode_id,
+    ).to_numpy()
 
 
 def encode_episode(episode: SingleAgentEpisode) -> bytes:

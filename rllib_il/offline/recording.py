@@ -21,7 +21,7 @@ from rllib_il import SHARED_MODULE_ID
 from rllib_il.envs import ENVS
 from rllib_il.errors import ConfigError
 from rllib_il.experts import make_expert
-from rllib_il.offline.dataset import check_output_dir, spaces_metadata, write_dataset
+from rllib_il.offline.dataset import build_episode, check_output_dir, spaces_metadata, write_dataset
 
 
 @dataclass
@@ -101,25 +101,10 @@ class _AgentTrack:
             # transition (and its reward) is kept; the episode is then truncated, never terminated.
             self.observe(self.observations[-1])
             self.end = "truncated"
-        rewards = np.asarray(self.rewards, np.float32)
-        return_to_go = np.cumsum(rewards[::-1])[::-1].astype(np.float32)
-        return SingleAgentEpisode(
-            observations=self.observations,
-            actions=self.actions,
-            rewards=list(rewards),
-            extra_model_outputs={
-                "action_logp": list(np.asarray(self.logps, np.float32)),
-                "return_to_go": list(return_to_go),
-            },
-            terminated=self.end == "terminated",
-            truncated=self.end != "terminated",
-            observation_space=obs_space,
-            action_space=act_space,
-            len_lookback_buffer=0,
-            agent_id=agent_id,
-            module_id=module_id,
-            multi_agent_episode_id=episode_id,
-        ).to_numpy()
+        return build_episode(
+            self.observations, self.actions, self.rewards, self.logps, self.end == "terminated",
+            obs_space, act_space, agent_id, module_id, episode_id,
+        )
 
 
 def rollout(env, expert, seed: int) -> Tuple[List[SingleAgentEpisode], EpisodeStats]:
