@@ -171,7 +171,10 @@ class DQfDConfig(DQNConfig):
         from rllib_il.offline.dataset import check_spaces, read_metadata
         from rllib_il.offline.recording import agent_spaces, make_env
 
-        metadata = read_metadata(self.expert_data)  # Also rejects a missing or empty directory.
+        try:
+            metadata = read_metadata(self.expert_data)  # Also rejects a missing or empty directory.
+        except ConfigError as e:
+            raise ConfigError(f"expert_data: {e}") from None
         if isinstance(self.env, str):
             env = make_env(self.env, self.env_config)
             try:
