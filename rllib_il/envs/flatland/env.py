@@ -56,6 +56,7 @@ class FlatlandEnv(MultiAgentEnv):
         self.action_spaces = {aid: gym.spaces.Discrete(NUM_ACTIONS) for aid in self.agents}
         self._seeds = np.random.default_rng(_seed_entropy(env_config, self.config["seed"]))
         self.rail_env: Optional[RailEnv] = None
+        self.num_rail_steps = 0  # flatland steps over the env's lifetime, skipped ones included
 
     @override(MultiAgentEnv)
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
@@ -133,6 +134,7 @@ class FlatlandEnv(MultiAgentEnv):
     def _step_rail_env(self, actions: dict) -> None:
         env = self.rail_env
         _, rewards, dones, self._info = env.step(actions)
+        self.num_rail_steps += 1
         rewards = np.array([rewards[h] for h in range(len(self._pending))], dtype=float)
         self.flatland_returns += rewards
         if self.config["reward"] == "default":

@@ -1,0 +1,64 @@
+"""Flatland experts on the same seeded episodes: % trains arrived, normalised score, planning time.
+
+    python bench/bench_flatland_experts.py --preset small_v0 --episodes 100
+
+Experts: uniformly random actions, flatland's ShortestPathPolicy and our planner
+(`FlatlandPlannerExpert`). Episode i uses `env.reset(seed=i)` for every expert. "% arrived" is
+counted from flatland's train states (`FlatlandEnv.episode_metrics()`); "plan ms" is the planner's
+planning (and replanning) time per episode.
+"""
+
+import argparse
+import time
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from tqdm import tqdm
+
+from rllib_il.envs.flatland.env import FlatlandEnv
+from rllib_il.envs.flatland.experts import FlatlandPlannerExpert, FlatlandShortestPathExpert
+from rllib_il.experts.random_expert import RandomExpert
+
+EXPERTS = {"random": RandomExpert, "shortest_path": FlatlandShortestPathExpert, "planner": FlatlandPlannerExpert}
+
+
+def evaluate(env, expert, seeds):
+    arrived, scores, plan_ms = [], [], []
+    start = time.perf_counter()
+    for seed in tqdm(seeds, desc=type(expert).__name__, leave=False):
+        obs, _ = env.reset(seed=seed)
+        expert.reset(env, obs)
+        done = False
+        while not done:
+            obs, _, terminateds, truncateds, _ = env.step(expert.act(obs)[0])
+            done = terminateds["__all__"] or truncateds["__all__"]
+        metrics = env.episode_metrics()
+        arrived.append(metrics["percentage_complete"])
+        scores.append(metrics["normalized_score"])
+        plan_ms.append(1000 * getattr(expert, "planning_seconds", np.nan))
+    return arrived, scores, plan_ms, len(seeds) / (time.perf_counter() - start)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="small_v0")
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--experts", nargs="+", default=list(EXPERTS), choices=list(EXPERTS))
+    args = p.parse_args()
+    env = FlatlandEnv({"preset": args.preset})
+    seeds = range(args.episodes)
+    table = Table(title=f"Flatland experts, preset {args.preset}, seeds 0..{args.episodes - 1}")
+    for column in ("expert", "% arrived (mean ± std)", "normalized score", "plan ms/episode (mean, max)", "episodes/s"):
+        table.add_column(column, justify="right")
+    for name in args.experts:
+        expert = EXPERTS[name](env)
+        arrived, scores, plan_ms, rate = evaluate(env, expert, seeds)
+        plan = "-" if np.isnan(plan_ms).all() else f"{np.mean(plan_ms):.1f}, {np.max(plan_ms):.1f}"
+        table.add_row(name, f"{100 * np.mean(arrived):.1f} ± {100 * np.std(arrived):.1f}",
+                      f"{np.mean(scores):.3f}", plan, f"{rate:.2f}")
+    Console(width=120).print(table)
+
+
+if __name__ == "__main__":
+    main()
