@@ -143,7 +143,35 @@ def encode_episode(episode: SingleAgentEpisode) -> bytes:
 
 
 def decode_episode(item: bytes) -> SingleAgentEpisode:
-    return SingleAgentEpisode.from_state(msgpack.unpackb(item, object_hook=mnp.decode))
+    """`SingleAgentEpisode.from_state(msgpack.unpackb(item))`, with the spaces deserialized once per
+    distinct space instead of five times per episode (85 % of the decoding time on Flatland)."""
+    state = msgpack.unpackb(item, object_hook=mnp.decode)
+    buffers = [state[k] for k in ("observations", "actions", "rewards", "infos")]
+    buffers += list((state["extra_model_outputs"] or {}).values())
+    buffer_spaces = [_cached_space(b.pop("space")) for b in buffers]
+    episode_spaces = [_cached_space(state.pop(k)) for k in ("_observation_space", "_action_space")]
+    for b in buffers:
+        b["space"] = None
+    state["_observation_space"] = state["_action_space"] = None
+    episode = SingleAgentEpisode.from_state(state)
+    episode._observation_space, episode._action_space = episode_spaces
+    episode_buffers = [episode.observations, episode.actions, episode.rewards, episode.infos]
+    for buffer, space in zip(episode_buffers + list(episode.extra_model_outputs.values()), buffer_spaces):
+        if space is not None:
+            buffer.space = space
+    return episode
+
+
+_SPACES = {}
+
+
+def _cached_space(space_dict):
+    if space_dict is None:
+        return None
+    key = repr(space_dict)
+    if key not in _SPACES:
+        _SPACES[key] = gym_space_from_dict(space_dict)
+    return _SPACES[key]
 
 
 def write_dataset(

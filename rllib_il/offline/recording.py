@@ -7,6 +7,7 @@ that step to the episode end, G_t = sum_{k >= t} r_k).
 """
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -146,7 +147,7 @@ def rollout(env, expert, seed: int) -> Tuple[List[SingleAgentEpisode], EpisodeSt
             break
     obs_space, act_space = agent_spaces(env)
     module_id = SHARED_MODULE_ID if multi_agent else None
-    episode_id = f"{seed}" if multi_agent else None
+    episode_id = uuid.uuid4().hex if multi_agent else None
     episodes = [
         track.to_episode(obs_space, act_space, aid, module_id, episode_id)
         for aid, track in tracks.items()
@@ -235,10 +236,15 @@ def summarize(stats: Sequence[EpisodeStats]) -> dict:
 
 
 def stats_table(summary: dict, title: str) -> Table:
+    """The recording statistics as a rich table (percentage_complete shown as % arrived)."""
     table = Table(title=title)
-    for key in summary:
+    cells = []
+    for key, value in summary.items():
+        if key == "percentage_complete":
+            key, value = "% arrived", 100 * value
         table.add_column(key.replace("_", " "), justify="right")
-    table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in summary.values()))
+        cells.append(f"{value:.2f}" if isinstance(value, float) else str(value))
+    table.add_row(*cells)
     return table
 
 
@@ -285,25 +291,22 @@ def record_dataset(
 
 
 def render_gif(env_name: str, env_config: dict, expert: str, expert_config: dict, seed: int, path) -> None:
-    """Replay the episode of `seed` with the expert and save its frames as a GIF."""
+    """Replay the episode of `seed` with the expert and save it as a GIF."""
+    if env_name == "flatland_sparse":
+        from rllib_il.envs.flatland.render import render_episode
+
+        env = make_env(env_name, env_config)
+        render_episode(env, make_expert(expert, env, **expert_config), path, seed=seed)
+        return
     import imageio.v2 as imageio
 
-    if env_name in ENVS:
-        env = make_env(env_name, env_config)
-    else:
-        env = make_env(env_name, {**env_config, "render_mode": "rgb_array"})
-    frames = []
+    env = make_env(env_name, {**env_config, "render_mode": "rgb_array"})
     expert_ = make_expert(expert, env, **expert_config)
     obs, _ = env.reset(seed=seed)
     expert_.reset(env, obs)
-    multi_agent = isinstance(env, MultiAgentEnv)
-    frames.append(env.render())
-    while True:
-        acting = obs
-        actions, _ = expert_.act(acting)
-        obs, _, terminateds, truncateds, _ = env.step(actions)
+    frames, done = [env.render()], False
+    while not done:
+        obs, _, terminated, truncated, _ = env.step(expert_.act(obs)[0])
         frames.append(env.render())
-        done = (terminateds["__all__"] or truncateds["__all__"]) if multi_agent else (terminateds or truncateds)
-        if done:
-            break
+        done = terminated or truncated
     imageio.mimsave(path, frames, duration=1 / 30)
