@@ -7,9 +7,9 @@ Differences to flatland's own `flatland.ml.ray` wrapper (see docs/flatland.md):
   added to each agent's next emitted reward;
 - arrival is a termination, flatland's time limit a truncation (flatland 4.3 reports both as done);
 - observations are float32 inside their declared Box;
-- every reset builds a fresh `RailEnv`, so hidden generator state (cached malfunction random
-  numbers, `num_resets`, the reward function's arrival records) never leaks between episodes and
-  `reset(seed=s)` always gives the same episode.
+- every reset builds a fresh `RailEnv`, so hidden state (the malfunction generator's cached random
+  numbers, the reward function's growing arrival records) never leaks between episodes and
+  `reset(seed=s)` always gives the same episode, malfunctions included.
 """
 
 import warnings
@@ -165,7 +165,9 @@ class FlatlandEnv(MultiAgentEnv):
         env = self.rail_env
         over = env.dones["__all__"]
         running = set(range(len(self._pending))) - self._finished
-        emit = acting | arrived | (running & self._observed if over else set())
+        emit = acting | arrived
+        if over:  # final observations, for agents that have had a first one
+            emit = (emit | running) & (self._observed | arrived)
         all_arrived = all(a.state == TrainState.DONE for a in env.agents)
         truncated = over and not all_arrived
         obs = {str(h): o for h, o in self._tree.observe(sorted(emit)).items()}
@@ -179,6 +181,7 @@ class FlatlandEnv(MultiAgentEnv):
         self._observed |= emit
         self._finished |= running if over else arrived
         return obs, rewards, terminateds, truncateds, {aid: {} for aid in obs}
+
 
 def _seed_entropy(env_config, seed):
     """Seed of the layout sequence: env_config `seed`, made distinct per env runner and vector index."""
