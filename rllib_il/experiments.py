@@ -270,14 +270,23 @@ def apply_overrides(exp: Experiment, num_env_runners=None, stop_iters=None, stop
         exp.stop[STOP_ALIASES["env_steps"]] = stop_timesteps
 
 
-def load_all(files: List[str], output_dir: str = "results", **overrides) -> List[Experiment]:
-    """Loads and fully validates every file before anything runs."""
+def load_all(files: List[str], output_dir: str = "results", dry_run: bool = False, **overrides) -> List[Experiment]:
+    """Loads and fully validates every file before anything runs.
+
+    A Phase 2 whose `restore_from` experiment neither runs earlier nor exists on disk is an error,
+    except in a dry run, which only validates and says so.
+    """
     experiments = [exp for file in files for exp in load_file(file)]
     names = [exp.name for exp in experiments]
     for i, exp in enumerate(experiments):
         if names.count(exp.name) > 1:
             raise ConfigError(f"{exp.file}: experiment name '{exp.name}' is used more than once")
-        _check_restore_source(exp, names[:i], Path(output_dir))
+        try:
+            _check_restore_source(exp, names[:i], Path(output_dir))
+        except ConfigError as e:
+            if not dry_run:
+                raise
+            print(f"note (dry run): {e}")
         apply_overrides(exp, **overrides)
         exp.trials = validate_trials(exp)
     return experiments
