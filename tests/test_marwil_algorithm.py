@@ -85,10 +85,10 @@ def test_missing_and_unreadable_datasets_are_config_errors(tmp_path, cartpole_da
         InMemoryOfflineData(cartpole_config(str(broken)))
 
 
-def test_dataset_spaces_must_match_env(ray_session, cartpole_data):
+def test_dataset_spaces_must_match_env(cartpole_data):
     config = cartpole_config(cartpole_data).environment("MountainCar-v0")
     with pytest.raises(ConfigError, match="does not match the env"):
-        config.build_algo()
+        config.validate()
 
 
 def learner_weights(algo, module_id):

@@ -80,23 +80,21 @@ class InMemoryOfflineData(OfflineData):
     def __init__(self, config):  # noqa: super().__init__ would start a Ray Data read.
         inputs = config.input_
         self.metadata = dataset.read_metadata(inputs)
-        episodes = dataset.read_episodes(inputs)
+        episodes = dataset.read_episodes(inputs)[: config.max_episodes]
         if not episodes:
             raise ConfigError(f"input {inputs}: the dataset holds no episodes")
         if not all(e.is_done for e in episodes):
             raise ConfigError(f"input {inputs}: every episode must be complete (terminated or truncated)")
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(episodes))
-        num_validation = int(round(config.validation_fraction * len(episodes)))
-        num_validation = min(num_validation, len(episodes) - 1)
-        if config.validation_fraction > 0 and num_validation == 0:
-            raise ConfigError(
-                f"input {inputs}: validation_fraction {config.validation_fraction} of "
-                f"{len(episodes)} episodes leaves no validation episode"
-            )
-        self.validation = EpisodeArrays.from_episodes(
-            [episodes[i] for i in order[:num_validation]], config.gamma
-        ) if num_validation else None
+        num_validation = 0
+        if config.validation_fraction > 0:
+            if len(episodes) < 2:
+                raise ConfigError(f"input {inputs}: validation_fraction > 0 needs at least 2 episodes")
+            num_validation = min(max(1, round(config.validation_fraction * len(episodes))), len(episodes) - 1)
+            self.validation = EpisodeArrays.from_episodes([episodes[i] for i in order[:num_validation]], config.gamma)
+        else:
+            self.validation = None
         self.train = EpisodeArrays.from_episodes([episodes[i] for i in order[num_validation:]], config.gamma)
         self._rng = rng
         self._permutation = np.empty(0, dtype=np.int64)

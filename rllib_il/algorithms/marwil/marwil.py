@@ -15,6 +15,7 @@ Registered with Tune as `MARWIL_IL`, beside RLlib's own `MARWIL` and `BC`. Diffe
 import numbers
 from typing import Optional
 
+from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.algorithms.marwil.marwil import MARWIL, MARWILConfig
 from ray.rllib.core import COMPONENT_LEARNER_GROUP, DEFAULT_MODULE_ID
@@ -81,6 +82,9 @@ class MARWILILConfig(MARWILConfig):
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or MARWILIL)
         self.validation_fraction = 0.1
+        self.max_episodes = None
+        # RLlib's default rate 1e-8 freezes c at sqrt(100) = 10 whatever the returns' scale.
+        self.moving_average_sqd_adv_norm_update_rate = 0.01
         self.offline_data_class = InMemoryOfflineData
         self.train_batch_size_per_learner = 512
         self.dataset_num_iters_per_learner = 20
@@ -88,7 +92,13 @@ class MARWILILConfig(MARWILConfig):
         self.materialize_data = False
 
     @override(MARWILConfig)
-    def training(self, *, validation_fraction: Optional[float] = NotProvided, **kwargs) -> Self:
+    def training(
+        self,
+        *,
+        validation_fraction: Optional[float] = NotProvided,
+        max_episodes: Optional[int] = NotProvided,
+        **kwargs,
+    ) -> Self:
         """Sets the training config (see MARWILConfig.training).
 
         Args:
@@ -96,11 +106,15 @@ class MARWILILConfig(MARWILConfig):
                 the number of samples trained so far (t0 = 0, t non-decreasing, v in [0, 1]).
                 0.0 is behaviour cloning.
             validation_fraction: Fraction of the dataset's episodes held out for validation metrics
-                and IS/WIS estimates (0.0 disables them).
+                and IS/WIS estimates (0.0 disables them; at least one episode when > 0).
+            max_episodes: Use only the first N episodes of the dataset (in stored order), e.g. to
+                learn from 3 demonstrations; None uses all.
         """
         super().training(**kwargs)
         if validation_fraction is not NotProvided:
             self.validation_fraction = validation_fraction
+        if max_episodes is not NotProvided:
+            self.max_episodes = max_episodes
         return self
 
     @override(MARWILConfig)
@@ -121,17 +135,35 @@ class MARWILILConfig(MARWILConfig):
         check_beta(self.beta)
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(f"{NAME} config validation_fraction={self.validation_fraction!r}: must be in [0, 1)")
+        if self.max_episodes is not None and (not isinstance(self.max_episodes, int) or self.max_episodes < 1):
+            raise ConfigError(f"{NAME} config max_episodes={self.max_episodes!r}: must be a positive integer or None")
         if not self.is_offline:
             raise ConfigError(f"{NAME} config input={self.input_!r}: name a saved_experiences dataset")
         if len(self.policies) > 1:
             raise ConfigError(f"{NAME} config policies={sorted(self.policies)}: trains exactly one (shared) module")
+        metadata = dataset.read_metadata(self.input_)  # ConfigError for missing / unreadable data
         if self.observation_space is None and self.action_space is None:
-            # Without evaluation env runners RLlib needs spaces: the dataset declares its own
-            # (and the algorithm checks them against the env at setup).
-            metadata = dataset.read_metadata(self.input_)
+            # Without evaluation env runners RLlib needs spaces: the dataset declares its own.
             self.observation_space = gym_space_from_dict(metadata["observation_space"])
             self.action_space = gym_space_from_dict(metadata["action_space"])
+        if not self.in_evaluation:
+            dataset.check_spaces(metadata, *self.env_spaces(), where=f"{NAME} input {self.input_} (env {self.env})")
         AlgorithmConfig.validate(self)
+
+    def env_spaces(self):
+        """(observation_space, action_space) of the trained module in the configured env (every
+        agent of a multi-agent env maps to that one module)."""
+        if self.env is None:
+            return self.observation_space, self.action_space
+        _, env_creator = Algorithm._get_env_id_and_creator(self.env, self)
+        env = env_creator(EnvContext(self.env_config, worker_index=0))
+        try:
+            if isinstance(env, MultiAgentEnv):
+                agent = env.possible_agents[0]
+                return env.get_observation_space(agent), env.get_action_space(agent)
+            return env.observation_space, env.action_space
+        finally:
+            env.close()
 
     @property
     def trained_module_id(self) -> str:
@@ -145,32 +177,6 @@ class MARWILIL(MARWIL):
     @override(MARWIL)
     def get_default_config(cls) -> MARWILILConfig:
         return MARWILILConfig()
-
-    @override(MARWIL)
-    def setup(self, config) -> None:
-        super().setup(config)
-        self._check_dataset_spaces()
-
-    def _env_spaces(self):
-        """(observation_space, action_space) of the trained module in the configured env."""
-        if self.eval_env_runner_group is not None:
-            return self.eval_env_runner_group.get_spaces()[self.config.trained_module_id]
-        if self.config.env is None:
-            return self.config.observation_space, self.config.action_space
-        env = self.env_creator(EnvContext(self.config.env_config, worker_index=0))
-        try:
-            if isinstance(env, MultiAgentEnv):  # every agent maps to the one trained module
-                agent = env.possible_agents[0]
-                return env.get_observation_space(agent), env.get_action_space(agent)
-            return env.observation_space, env.action_space
-        finally:
-            env.close()
-
-    def _check_dataset_spaces(self) -> None:
-        dataset.check_spaces(
-            self.offline_data.metadata, *self._env_spaces(),
-            where=f"{NAME} input {self.config.input_} (env {self.config.env})",
-        )
 
     @override(MARWIL)
     def training_step(self) -> None:
