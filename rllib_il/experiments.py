@@ -230,6 +230,10 @@ def param_space(exp: Experiment) -> Dict[str, Any]:
         space["policy_mapping_fn"] = map_to_shared
     if spec is not None and spec.callbacks and "callbacks" not in space:
         space["callbacks"] = spec.callbacks
+    if "callbacks_on_train_result" not in space:
+        from rllib_il.health import report_env_runner_health
+
+        space["callbacks_on_train_result"] = report_env_runner_health
     return space
 
 
