@@ -140,7 +140,8 @@ def _visits(node, parent, start: Start) -> list:
 
 
 def plan_routes(rail_env: RailEnv, attempts: int = 3) -> dict:
-    """{handle: [Visit] or None} for every train not yet arrived, planned from the current state.
+    """{handle: [Visit] or None} for every train not yet arrived, planned from the current state
+    (trains off the map must arrive before the time limit, trains on the map get a route anyway).
 
     Trains on the map are planned first (they hold their cells; the others must route around
     them), each group by earliest departure then shortest journey. When trains find no route, they
@@ -155,6 +156,8 @@ def plan_routes(rail_env: RailEnv, attempts: int = 3) -> dict:
         return a.current_configuration is None, a.earliest_departure, steps_per_cell(a) * journey
 
     order = [a.handle for a in sorted(agents, key=key)]
+    # a train that cannot arrive in time stays at its depot; one on the map must get a route anyway
+    horizon = {True: rail_env._max_episode_steps, False: 2 * rail_env._max_episode_steps}
     best = None
     for _ in range(attempts):
         reservations = Reservations()
@@ -163,7 +166,7 @@ def plan_routes(rail_env: RailEnv, attempts: int = 3) -> dict:
                 reservations.hold(h, s.cell, s.enter, s.ready)
         routes = {}
         for h in order:
-            routes[h] = plan_agent(rail_env, h, starts[h], reservations, rail_env._max_episode_steps)
+            routes[h] = plan_agent(rail_env, h, starts[h], reservations, horizon[starts[h].cell is OFF_MAP])
             if routes[h] is not None:
                 reservations.reserve(h, routes[h])
         failed = [h for h in order if routes[h] is None]
