@@ -7,6 +7,7 @@
 
 import argparse
 import os
+import signal
 import sys
 
 from rich.console import Console
@@ -31,8 +32,13 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C: no partial dataset
     try:
         from rllib_il.offline.recording import (
             parse_env_config, parse_json_option, record_dataset, render_gif, stats_table,

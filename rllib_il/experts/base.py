@@ -16,6 +16,10 @@ class Expert:
             raise TypeError(f"{type(self).__name__} takes no options, got {sorted(kwargs)}")
         self.env = env
 
+    def seed(self, seed: int) -> None:
+        """Called by the recorder before each episode: experts that sample re-seed here, so a
+        dataset depends only on its episode seeds (not on how they were split across workers)."""
+
     def reset(self, env, obs) -> None:
         """Called after every `env.reset()`; planners plan here."""
 

@@ -41,6 +41,9 @@ class CheckpointExpert(Expert):
             if mine != env_space:
                 raise ConfigError(f"checkpoint {checkpoint}: {what} space {mine} does not match the env's {env_space}")
 
+    def seed(self, seed):
+        torch.manual_seed(seed)  # RLlib's distributions sample from torch's global generator
+
     def act(self, obs):
         if not self.multi_agent:
             actions, logps = self._act_batch(np.asarray(obs)[None])

@@ -24,6 +24,9 @@ class RandomExpert(Expert):
         self.space = space
         self.space.seed(seed)
 
+    def seed(self, seed):
+        self.space.seed(seed)
+
     def act(self, obs):
         if not self.multi_agent:
             return self.space.sample(), self.logp

@@ -112,6 +112,7 @@ def rollout(env, expert, seed: int) -> Tuple[List[SingleAgentEpisode], EpisodeSt
     """Run one env episode with `expert` from `env.reset(seed=seed)`; returns its stored episodes."""
     multi_agent = isinstance(env, MultiAgentEnv)
     as_dict = (lambda x: x) if multi_agent else (lambda x: {None: x})
+    expert.seed(seed)
     obs, _ = env.reset(seed=seed)
     expert.reset(env, obs)
     tracks: Dict[object, _AgentTrack] = {aid: _AgentTrack(o) for aid, o in as_dict(obs).items()}
@@ -205,9 +206,9 @@ def record(
         futures = [actor.record.remote(job) for actor, job in jobs]
         pending, sizes = list(futures), {f: len(job) for f, (_, job) in zip(futures, jobs)}
         try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                bar.update(sizes[done[0]])
+            while pending:  # short waits keep Ctrl-C working
+                done, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5, fetch_local=False)
+                bar.update(sum(sizes[f] for f in done))
             results = ray.get(futures)
         finally:
             for actor in actors:

@@ -1,0 +1,142 @@
+"""The recorder: statistics, stored layout (single- and multi-agent), CLI errors, parallel workers,
+and plain RLlib BC reading the output."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rllib_il.offline.dataset import check_spaces, read_episodes, read_metadata
+from rllib_il.offline.recording import agent_spaces, make_env, record, record_dataset
+from rllib_il.record import main
+
+
+@pytest.fixture(scope="module")
+def cartpole_data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rec") / "cartpole"
+    summary = record_dataset("CartPole-v1", "cartpole", 4, out, seed=10, progress=False)
+    return out, summary
+
+
+def test_cartpole_recording_statistics_and_layout(cartpole_data):
+    out, summary = cartpole_data
+    assert summary == {"episodes": 4, "steps": 2000, "return_mean": 500.0, "return_std": 0.0,
+                       "return_min": 500.0, "return_max": 500.0}
+    meta = read_metadata(out)
+    assert meta["seeds"] == [10, 11, 12, 13] and meta["num_episodes"] == 4 and meta["num_steps"] == 2000
+    assert (meta["env"], meta["expert"], meta["multi_agent"], meta["module_id"]) == ("CartPole-v1", "cartpole", False, None)
+    assert meta["statistics"] == summary
+    episodes = read_episodes(out)
+    assert all(len(e) == 500 and e.is_truncated and not e.is_terminated for e in episodes)
+    np.testing.assert_array_equal(episodes[0].get_extra_model_outputs("return_to_go"), np.arange(500, 0, -1))
+    np.testing.assert_array_equal(episodes[0].get_extra_model_outputs("action_logp"), np.zeros(500))
+    # The stored first observation is the env's reset observation of that seed.
+    import gymnasium as gym
+
+    np.testing.assert_array_equal(episodes[1].get_observations(0), gym.make("CartPole-v1").reset(seed=11)[0])
+
+
+def test_flatland_recording_stores_one_episode_per_agent(tmp_path):
+    summary = record_dataset("flatland_sparse", "flatland_planner", 2, tmp_path / "fl",
+                             env_config={"preset": "small_v0", "reward": "shaped"}, progress=False)
+    meta = read_metadata(tmp_path / "fl")
+    episodes = read_episodes(tmp_path / "fl")
+    assert meta["multi_agent"] and meta["module_id"] == "shared" and meta["num_env_episodes"] == 2
+    check_spaces(meta, *agent_spaces(make_env("flatland_sparse", {"preset": "small_v0"})), where="test")
+    assert len({e.multi_agent_episode_id for e in episodes}) == 2
+    for ma_id in {e.multi_agent_episode_id for e in episodes}:
+        agents = sorted(e.agent_id for e in episodes if e.multi_agent_episode_id == ma_id)
+        assert agents == ["0", "1", "2", "3", "4"]
+    assert all(e.module_id == "shared" for e in episodes)
+    for e in episodes:
+        rtg = e.get_extra_model_outputs("return_to_go")
+        np.testing.assert_allclose(rtg, np.cumsum(e.get_rewards()[::-1])[::-1], rtol=1e-6)
+        assert e.observation_space.contains(e.get_observations(0))
+    # The summary's returns are sums over all agents; with the shaped reward an arrived train earns +1.
+    total = sum(float(e.get_rewards().sum()) for e in episodes)
+    assert summary["return_mean"] * 2 == pytest.approx(total, abs=1e-4)
+    assert 0.0 <= summary["percentage_complete"] <= 1.0
+    arrived = sum(e.is_terminated for e in episodes) / len(episodes)
+    assert summary["percentage_complete"] == pytest.approx(arrived)
+
+
+@pytest.mark.learning  # Ray actors: 20 s idle, minutes on a loaded 2-core machine (workers run at nice 15)
+def test_parallel_workers_record_the_same_episodes(ray_session):
+    args = ("CartPole-v1", {}, "random", {}, list(range(5)))
+    serial, serial_stats = record(*args, num_workers=1, progress=False)
+    parallel, parallel_stats = record(*args, num_workers=2, progress=False)
+    assert [s.seed for s in parallel_stats] == list(range(5))
+    assert [s.episode_return for s in parallel_stats] == [s.episode_return for s in serial_stats]
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a.get_actions(), b.get_actions())
+        np.testing.assert_array_equal(a.get_observations(), b.get_observations())
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--env", "NoSuchEnv-v0", "--expert", "random"], "NoSuchEnv-v0"),
+    (["--env", "CartPole-v1", "--expert", "nope"], "expert 'nope' is unknown"),
+    (["--env", "CartPole-v1", "--expert", "cartpole", "--env-config", "{bad"], "--env-config"),
+    (["--env", "CartPole-v1", "--expert", "checkpoint", "--checkpoint", "/nonexistent"], "not an RLlib"),
+    (["--env", "flatland_sparse", "--env-config", "no_such_preset", "--expert", "random"], "no_such_preset"),
+])
+def test_cli_errors_exit_2_without_output(tmp_path, capsys, argv, message):
+    assert main(argv + ["--episodes", "1", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_refuses_to_overwrite_and_unwritable_output(cartpole_data, tmp_path, capsys):
+    out, _ = cartpole_data
+    before = (out / "metadata.json").read_text()
+    assert main(["--env", "CartPole-v1", "--expert", "random", "--episodes", "1", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err and (out / "metadata.json").read_text() == before
+    (tmp_path / "file").write_text("")
+    assert main(["--env", "CartPole-v1", "--expert", "random", "--episodes", "1", "--out", str(tmp_path / "file" / "x")]) == 2
+    assert "cannot create the output directory" in capsys.readouterr().err
+
+
+def test_cli_overwrite_and_statistics_table(tmp_path, capsys):
+    out = tmp_path / "ds"
+    argv = ["--env", "CartPole-v1", "--expert", "random", "--episodes", "3", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    assert main(argv + ["--overwrite", "--seed", "7"]) == 0
+    table = capsys.readouterr().out
+    assert "return mean" in table and "episodes" in table
+    assert json.loads((out / "metadata.json").read_text())["seeds"] == [7, 8, 9]
+
+
+def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
+    from rllib_il.offline import recording
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recording, "rollout", interrupted)
+    assert main(["--env", "CartPole-v1", "--expert", "random", "--episodes", "2", "--out", str(tmp_path / "o")]) == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.learning  # Ray Data pipeline: ~1 min idle, minutes on a loaded 2-core machine
+def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session):
+    """RLlib's own BC reads the dataset directory with `input_read_episodes=True`."""
+    from ray.rllib.algorithms.bc import BCConfig
+    from ray.rllib.utils.serialization import gym_space_from_dict
+
+    out, _ = cartpole_data
+    meta = read_metadata(out)
+    config = (
+        BCConfig()
+        .environment(observation_space=gym_space_from_dict(meta["observation_space"]),
+                     action_space=gym_space_from_dict(meta["action_space"]))
+        .offline_data(input_=str(out), input_read_episodes=True, input_read_batch_size=2,
+                      dataset_num_iters_per_learner=1,
+                      map_batches_kwargs={"concurrency": 1})  # 2 CPUs: 2 pre-learner actors starve the reader
+        .training(train_batch_size_per_learner=256, lr=1e-3)
+    )
+    algo = config.build_algo()
+    try:
+        losses = [algo.train()["learners"]["default_policy"]["policy_loss"] for _ in range(3)]
+    finally:
+        algo.stop()
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
