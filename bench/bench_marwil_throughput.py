@@ -38,8 +38,7 @@ def samples_per_second(config, iters):
     algo = config.build_algo()
     try:
         def trained():
-            result = algo.metrics.peek(("learners", DEFAULT_MODULE_ID, "num_module_steps_trained_lifetime"), default=0)
-            return result
+            return algo.metrics.peek(("learners", DEFAULT_MODULE_ID, "num_module_steps_trained_lifetime"), default=0)
 
         algo.train()  # warm-up
         start_samples, start = trained(), time.perf_counter()
@@ -58,16 +57,16 @@ def main():
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--updates", type=int, default=20, help="minibatch updates per iteration")
     p.add_argument("--beta", type=float, default=1.0)
+    p.add_argument("--num-cpus", type=int, default=4,
+                   help="logical CPUs for Ray; with 2, RLlib's Ray Data pre-learner actors wait forever")
     args = p.parse_args()
     metadata = dataset.read_metadata(args.input)
     spaces = [gym_space_from_dict(metadata[k]) for k in ("observation_space", "action_space")]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
     try:
         ours = samples_per_second(configure(MARWILILConfig(), args, spaces), args.iters)
         print(f"MARWIL_IL: {ours:,.0f} samples/s", flush=True)
-        # One pre-learner actor: the default pool of 2 waits forever for CPUs on a 2-CPU Ray.
-        rllib_config = configure(MARWILConfig(), args, spaces).offline_data(map_batches_kwargs={"concurrency": 1})
-        rllib = samples_per_second(rllib_config, args.iters)
+        rllib = samples_per_second(configure(MARWILConfig(), args, spaces), args.iters)
         print(f"RLlib MARWIL: {rllib:,.0f} samples/s", flush=True)
     finally:
         ray.shutdown()

@@ -1,8 +1,7 @@
 """Torch MARWIL_IL learner: the loss of `rllib_il.losses.marwil` on Monte-Carlo value targets."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
-import numpy as np
 import torch
 from ray.rllib.algorithms.marwil.marwil_learner import (
     LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY,

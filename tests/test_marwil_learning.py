@@ -1,0 +1,65 @@
+"""Learning results of MARWIL_IL from the shipped demonstrations (minutes each: -m learning).
+
+The configs are the experiment files' own trials (beta grid resolved), with the seed set, so the
+numbers in docs/marwil.md are those of the files. Print lines are the measurements.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rllib_il.experiments import default_config, load_file, resolve_trials
+
+REPO = Path(__file__).resolve().parents[1]
+FLATLAND = "experiments/flatland_sparse/small_v0/tree_obs_fc_net/ImitationLearning/MARWIL.yaml"
+
+def trial_config(file, beta, seed, **overrides):
+    (exp,) = load_file(str(REPO / file))
+    (trial,) = [t for t in resolve_trials(exp) if t["config"].get("beta") == beta]
+    config = default_config(exp.run).update_from_dict(trial["config"])
+    config.input_ = os.environ.get("MARWIL_INPUT_OVERRIDE", str(REPO / config.input_))
+    return config.debugging(seed=seed).update_from_dict(overrides), exp.stop["training_iteration"]
+
+def train_and_evaluate(config, iterations, eval_episodes, eval_env_config=None):
+    """Train `iterations`; the last one ends with one evaluation of `eval_episodes` episodes."""
+    eval_overrides = {**(config.evaluation_config or {}), **({"env_config": eval_env_config} if eval_env_config else {})}
+    config.evaluation(evaluation_duration=eval_episodes, evaluation_duration_unit="episodes",
+                      evaluation_interval=iterations, evaluation_config=eval_overrides)
+    algo = config.build_algo()
+    try:
+        for _ in range(iterations):
+            result = algo.train()
+        return result, result["evaluation"]["env_runners"]
+    finally:
+        algo.stop()
+
+@pytest.mark.learning
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cartpole_bc_from_shipped_demos(ray_session, seed):
+    config, iterations = trial_config("experiments/cartpole/MARWIL.yaml", beta=0, seed=seed)
+    result, evaluation = train_and_evaluate(config, iterations, eval_episodes=50)
+    print(f"cartpole BC seed {seed}: eval return {evaluation['episode_return_mean']:.1f} over "
+          f"{evaluation['num_episodes']} episodes; val accuracy {result['validation']['action_accuracy']:.3f}")
+    assert evaluation["episode_return_mean"] >= 450
+
+@pytest.mark.learning
+@pytest.mark.parametrize("file", ["experiments/lunarlander/MARWIL_bc_3_episodes.yaml", "experiments/lunarlander/MARWIL.yaml"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lunarlander_bc(ray_session, file, seed):
+    config, iterations = trial_config(file, beta=0, seed=seed)
+    result, evaluation = train_and_evaluate(config, iterations, eval_episodes=50)
+    print(f"lunarlander BC {config.input_} seed {seed}: eval return {evaluation['episode_return_mean']:.1f} "
+          f"over {evaluation['num_episodes']} episodes")
+    assert evaluation["episode_return_mean"] >= 101  # the published 3-episode BC baseline
+
+@pytest.mark.learning
+@pytest.mark.parametrize("beta", [0, 0.25, 1])
+def test_flatland_small_v0_percentage_arrived(ray_session, beta):
+    config, iterations = trial_config(FLATLAND, beta=beta, seed=0)
+    result, evaluation = train_and_evaluate(config, iterations, eval_episodes=100,
+                                            eval_env_config={"preset": "small_v0", "seed": 1000})
+    arrived = evaluation["percentage_complete"]
+    print(f"flatland small_v0 beta {beta}: {100 * arrived:.1f} % arrived over {evaluation['num_episodes']} episodes")
+    if beta == 0:
+        assert arrived >= 0.8
