@@ -6,9 +6,11 @@
 Throughput (default):
 Both algorithms run the same env, network, batch size, n-step, rollout length, replay capacity and
 `training_intensity` on one local env runner; each iteration samples 1000 env steps. Rates come
-from RLlib's own counters over the timed iterations (the first, warm-up iteration is excluded):
+from RLlib's own counters over the timed iterations (the first iteration, a warm-up in which
+learning starts, is excluded):
 env steps/s = sampled env steps / wall time, updates/s = trained rows / batch size / wall time.
-Runs alternate DQN, DQfD, DQN, ... so that load from other processes hits both alike. DQfD's
+The algorithms are built side by side and their iterations interleaved (DQN, DQfD, DQfD Phase 1,
+DQN, ...) so that load from other processes hits all alike. DQfD's
 Phase 1 (pre-training, no env) is timed too. The load average is printed: on a shared machine
 absolute numbers move, the DQfD/DQN ratio is what this measures.
 
@@ -56,20 +58,28 @@ def build(kind: str, env: str, expert_data: str, seed: int, pretrain_iterations:
     )
 
 
-def measure(kind: str, env: str, expert_data: str, iterations: int, seed: int) -> dict:
-    algo = build(kind, env, expert_data, seed)
+def measure(kinds, env: str, expert_data: str, iterations: int, seed: int) -> dict:
+    """Interleaved timing: one iteration of each algorithm in turn, so load changes hit all alike."""
+    algos = {kind: build(kind, env, expert_data, seed) for kind in kinds}
+    elapsed = dict.fromkeys(kinds, 0.0)
     try:
-        algo.train()  # warm-up (and, for the mixed runs, the 1000 env steps before learning starts)
-        start, first = time.perf_counter(), counters(algo.train())
-        for _ in range(iterations - 1):
-            last = counters(algo.train())
-        elapsed = time.perf_counter() - start
+        first = {kind: counters(algo.train()) for kind, algo in algos.items()}  # warm-up, learning starts
+        last = dict(first)
+        for _ in range(iterations):
+            for kind, algo in algos.items():
+                start = time.perf_counter()
+                last[kind] = counters(algo.train())
+                elapsed[kind] += time.perf_counter() - start
     finally:
-        algo.stop()
+        for algo in algos.values():
+            algo.stop()
     batch = SETTINGS["train_batch_size"]
     return {
-        "env_steps_per_s": (last["env_steps"] - first["env_steps"]) / elapsed,
-        "updates_per_s": (last["trained"] - first["trained"]) / batch / elapsed,
+        kind: {
+            "env_steps_per_s": (last[kind]["env_steps"] - first[kind]["env_steps"]) / elapsed[kind],
+            "updates_per_s": (last[kind]["trained"] - first[kind]["trained"]) / batch / elapsed[kind],
+        }
+        for kind in kinds
     }
 
 
@@ -128,9 +138,9 @@ def main():
     rows = {"DQN": [], "DQfD": [], "DQfD-phase1": []}
     try:
         for repeat in range(args.repeats):
-            for kind in rows:
-                rows[kind].append(measure(kind, args.env, args.expert_data, args.iterations, seed=repeat))
-                print(kind, repeat, {k: round(v, 1) for k, v in rows[kind][-1].items()}, flush=True)
+            for kind, rates in measure(list(rows), args.env, args.expert_data, args.iterations, repeat).items():
+                rows[kind].append(rates)
+                print(kind, repeat, {k: round(v, 1) for k, v in rates.items()}, flush=True)
     finally:
         ray.shutdown()
     mean = {kind: {k: sum(r[k] for r in runs) / len(runs) for k in runs[0]} for kind, runs in rows.items()}
