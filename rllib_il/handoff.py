@@ -29,7 +29,7 @@ SPEC_KEYS = ("experiment", "metric", "mode", "trial")
 def checkpoint_modules(checkpoint: Path) -> Dict[str, Path]:
     """module id -> directory of its weights inside an Algorithm checkpoint."""
     root = Path(checkpoint) / "learner_group" / "learner" / "rl_module"
-    return {p.name: p for p in sorted(root.glob("*")) if (p / "module_state.pkl").exists()}
+    return {p.name: p for p in sorted(root.glob("*")) if list(p.glob("module_state.*"))}
 
 
 def check_spec(spec, where: str) -> None:
@@ -122,8 +122,28 @@ def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
 
 
+def saved_module_state(module_dir: Path) -> dict:
+    """The weights a module checkpoint holds, read as saved (a learner's DQN module includes its
+    target networks, which a module rebuilt with `RLModule.from_checkpoint` would not have)."""
+    import pickle
+
+    from ray.rllib.utils.checkpoints import try_import_msgpack
+
+    if (module_dir / "module_state.msgpack").is_file():
+        with open(module_dir / "module_state.msgpack", "rb") as f:
+            return try_import_msgpack(error=True).load(f, strict_map_key=False)
+    with open(module_dir / "module_state.pkl", "rb") as f:
+        return pickle.load(f)
+
+
 def _mismatches(target: dict, source: dict) -> list:
-    """Parameter names missing on either side, and shape differences, between two module states."""
+    """Parameter names missing on either side, and shape differences, between two module states.
+
+    Target networks (`_target_*`) of the source are ignored when the target module has none yet
+    (a freshly built module; the learner adds them).
+    """
+    has_targets = any(k.startswith("_target_") for k in target)
+    source = {k: v for k, v in source.items() if has_targets or not k.startswith("_target_")}
     shapes = [
         f"{k} {np.shape(source[k])} vs {np.shape(target[k])}"
         for k in sorted(set(target) & set(source))
@@ -143,19 +163,17 @@ def _module_mapping(sources: Dict[str, Path], targets: list, checkpoint) -> Dict
 
 def _load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: str) -> Dict[str, dict]:
     """target id -> the checkpoint's weights for it, after checking that names and shapes fit."""
-    from ray.rllib.core.rl_module.rl_module import RLModule
-
     sources = checkpoint_modules(Path(checkpoint))
     loaded = {}
     for target, source in _module_mapping(sources, list(target_states), checkpoint).items():
-        new = RLModule.from_checkpoint(sources[source]).get_state()
+        new = saved_module_state(sources[source])
         problems = _mismatches(target_states[target], new)
         if problems:
             raise ConfigError(
                 f"restore_from {checkpoint}: module '{source}' does not fit module '{target}' "
                 f"of {algorithm_name}: {', '.join(problems[:6])}"
             )
-        loaded[target] = new
+        loaded[target] = {k: new[k] for k in target_states[target]}
     return loaded
 
 

@@ -43,15 +43,7 @@ def last_result(output_dir, experiment):
     return json.loads(result.read_text().splitlines()[-1])
 
 
-@pytest.mark.parametrize(
-    "handoff",
-    [
-        False,
-        pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-            "rllib_il/handoff.py builds the source module with RLModule.from_checkpoint, which has no "
-            "target networks: DQN-family checkpoints 'do not fit' (see the DQfD report)"))),
-    ],
-)
+@pytest.mark.parametrize("handoff", [False, True])
 def test_phase1_then_apex_phase2(ray_session, cartpole_data, tmp_path, handoff):
     files = [local_copy("apex_IL.yaml", cartpole_data, tmp_path), local_copy("apex_DQfD.yaml", cartpole_data, tmp_path, handoff)]
     out = tmp_path / "results"
