@@ -125,6 +125,7 @@ def test_checkpoint_expert_errors(tmp_path):
         make_expert("checkpoint", env, checkpoint=str(tmp_path / "two"))
     with pytest.raises(ConfigError, match="no module 'c'"):
         make_expert("checkpoint", env, checkpoint=str(tmp_path / "two"), module_id="c")
-    _save_checkpoint(tmp_path / "other", obs_space=gym.spaces.Box(-1, 1, (6,), np.float32))
-    with pytest.raises(ConfigError, match="observation space .* does not match"):
+    _save_checkpoint(tmp_path / "other", obs_space=gym.make("LunarLander-v3").observation_space)
+    with pytest.raises(ConfigError, match="observation space .* does not match") as error:
         make_expert("checkpoint", env, checkpoint=str(tmp_path / "other"))
+    assert "\n" not in str(error.value)  # long Box bounds stay on one line

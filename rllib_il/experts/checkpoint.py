@@ -10,6 +10,7 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_il.errors import ConfigError
 from rllib_il.experts.base import Expert
+from rllib_il.offline.dataset import one_line
 
 MODULES_DIR = Path("learner_group", "learner", "rl_module")
 
@@ -39,7 +40,9 @@ class CheckpointExpert(Expert):
             ("action", self.module.action_space, act_space),
         ):
             if mine != env_space:
-                raise ConfigError(f"checkpoint {checkpoint}: {what} space {mine} does not match the env's {env_space}")
+                raise ConfigError(
+                    f"checkpoint {checkpoint}: {what} space {one_line(mine)} does not match the env's {one_line(env_space)}"
+                )
 
     def seed(self, seed):
         torch.manual_seed(seed)  # RLlib's distributions sample from torch's global generator

@@ -102,7 +102,12 @@ def check_spaces(metadata: dict, observation_space, action_space, where: str) ->
     for key, space in (("observation_space", observation_space), ("action_space", action_space)):
         stored = gym_space_from_dict(metadata[key])
         if stored != space:
-            raise ConfigError(f"{where}: dataset {key} {stored} does not match the env's {space}")
+            raise ConfigError(f"{where}: dataset {key} {one_line(stored)} does not match the env's {one_line(space)}")
+
+
+def one_line(space) -> str:
+    """A space's repr on one line (numpy wraps long bounds) for one-line error messages."""
+    return " ".join(str(space).split())
 
 
 def spaces_metadata(observation_space, action_space) -> dict:
