@@ -9,6 +9,7 @@ smaller share of the CPUs than the in-process recorder.
 """
 
 import argparse
+import os
 import time
 
 import ray
@@ -18,8 +19,8 @@ from rich.table import Table
 from rllib_il.offline.recording import record
 
 CASES = {
-    "CartPole-v1 / cartpole": ("CartPole-v1", {}, "cartpole"),
-    "flatland_sparse small_v0 / flatland_planner": ("flatland_sparse", {"preset": "small_v0"}, "flatland_planner"),
+    "CartPole-v1, cartpole": ("CartPole-v1", {}, "cartpole"),
+    "small_v0, planner": ("flatland_sparse", {"preset": "small_v0"}, "flatland_planner"),
 }
 
 
@@ -29,7 +30,8 @@ def main():
     parser.add_argument("--flatland-episodes", type=int, default=40)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    ray.init(num_cpus=max(args.workers), include_dashboard=False, log_to_driver=False)
+    if max(args.workers) > 1:
+        ray.init(num_cpus=max(args.workers), include_dashboard=False, log_to_driver=False)
     table = Table(title="recording throughput (env episodes/s, env steps/s)")
     for column in ("env / expert", "workers", "episodes", "seconds", "episodes/s", "steps/s"):
         table.add_column(column, justify="right")
@@ -42,6 +44,7 @@ def main():
             table.add_row(label, str(workers), str(n), f"{seconds:.1f}", f"{n / seconds:.2f}", f"{steps / seconds:.0f}")
     ray.shutdown()
     Console().print(table)
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
