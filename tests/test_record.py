@@ -60,7 +60,6 @@ def test_flatland_recording_stores_one_episode_per_agent(tmp_path):
     assert summary["percentage_complete"] == pytest.approx(arrived)
 
 
-@pytest.mark.learning  # Ray actors: 20 s idle, minutes on a loaded 2-core machine (workers run at nice 15)
 def test_parallel_workers_record_the_same_episodes(ray_session):
     args = ("CartPole-v1", {}, "random", {}, list(range(5)))
     serial, serial_stats = record(*args, num_workers=1, progress=False)
@@ -117,7 +116,6 @@ def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.learning  # Ray Data pipeline: ~1 min idle, minutes on a loaded 2-core machine
 def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session):
     """RLlib's own BC reads the dataset directory with `input_read_episodes=True`."""
     from ray.rllib.algorithms.bc import BCConfig
