@@ -207,7 +207,8 @@ def load_module_weights(algorithm, checkpoint: str, **kwargs) -> None:
     for group in (algorithm.env_runner_group, getattr(algorithm, "eval_env_runner_group", None)):
         if group is None:
             continue
-        group.sync_weights(from_worker_or_learner_group=learner_group, inference_only=True)
+        # Wait for the remote runners (the default timeout 0 is fire-and-forget).
+        group.sync_weights(from_worker_or_learner_group=learner_group, inference_only=True, timeout_seconds=300)
         for ok in group.foreach_env_runner(functools.partial(_runner_holds, expected=loaded)):
             if not ok:
                 raise ConfigError(f"restore_from {checkpoint}: an env runner did not receive the loaded weights")

@@ -66,7 +66,7 @@ def test_multi_agent_env_is_wired_to_the_shared_module(tmp_path):
     space = param_space(exp)
     assert space["policies"] == {"shared"}
     assert space["policy_mapping_fn"]("0", None) == "shared"
-    assert space["callbacks"].endswith("FlatlandMetricsCallback")
+    assert space["callbacks"] == "rllib_il.envs.flatland.callbacks.FlatlandMetricsCallback"
 
 
 BAD = {

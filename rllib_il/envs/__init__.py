@@ -9,7 +9,8 @@ from ray.tune.registry import register_env
 @dataclass(frozen=True)
 class EnvSpec:
     """How to build an env from its `env_config`, whether it is multi-agent (one shared module),
-    and the RLlib callback class ("module:Class") that reports its episode metrics, if any."""
+    and the RLlib callback class (dotted "module.Class", as update_from_dict reads it) that reports
+    its episode metrics, if any."""
 
     creator: Callable[[dict], object]
     multi_agent: bool
@@ -26,7 +27,7 @@ ENVS = {
     "flatland_sparse": EnvSpec(
         _flatland,
         multi_agent=True,
-        callbacks="rllib_il.envs.flatland.callbacks:FlatlandMetricsCallback",
+        callbacks="rllib_il.envs.flatland.callbacks.FlatlandMetricsCallback",
     ),
 }
 
