@@ -42,6 +42,8 @@ OLD_STACK_KEYS = {
 }
 # Keys the experiment layer sets itself; allowed in `config` although they are not attributes.
 MANAGED_KEYS = ("env",)
+# Dataset locations: made absolute, since Tune runs every trial in its own working directory.
+PATH_KEYS = ("input", "expert_data")
 STOP_ALIASES = {
     # new-stack result keys for the --stop-timesteps override
     "env_steps": "num_env_steps_sampled_lifetime",
@@ -223,6 +225,9 @@ def param_space(exp: Experiment) -> Dict[str, Any]:
     from rllib_il.envs import ENVS, map_to_shared
 
     space = {CONFIG_KEY_ALIASES.get(k, k): copy.deepcopy(v) for k, v in exp.config.items()}
+    for key in PATH_KEYS:
+        if key in space:
+            space[key] = _absolute(space[key])
     space["env"] = exp.env
     spec = ENVS.get(exp.env)
     if spec is not None and spec.multi_agent and "policies" not in space and "multiagent" not in space:
@@ -235,6 +240,17 @@ def param_space(exp: Experiment) -> Dict[str, Any]:
 
         space["callbacks_on_train_result"] = report_env_runner_health
     return space
+
+
+def _absolute(paths):
+    """A path, glob, list of them or grid over them, relative to the current directory -> absolute."""
+    if isinstance(paths, str):
+        return str(Path(paths).expanduser().absolute())
+    if _is_grid(paths):
+        return {"grid_search": [_absolute(p) for p in paths["grid_search"]]}
+    if isinstance(paths, list):
+        return [_absolute(p) for p in paths]
+    return paths
 
 
 def resolve_trials(exp: Experiment) -> List[Dict[str, Any]]:

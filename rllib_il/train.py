@@ -152,7 +152,7 @@ def summarize(exp, results, output_dir: Path) -> bool:
             name,
             params,
             str(metrics.get("training_iteration", "-")),
-            *[f"{shown[c]:.3f}" if c in shown else "-" for c in HEADLINE],
+            *[_format(c, shown.get(c)) for c in HEADLINE],
             result.checkpoint.path if result.checkpoint else "-",
         )
         curves[params if params != "-" else f"trial {metrics.get('trial_id', name)}"] = load_results(Path(result.path))
@@ -164,6 +164,12 @@ def summarize(exp, results, output_dir: Path) -> bool:
             out.print(f"Learning curves: {png.resolve()}")
         out.print(f"TensorBoard: tensorboard --logdir {output_dir.resolve() / exp.name}")
     return ok
+
+
+def _format(column: str, value) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.1f} %" if column == "% arrived" else f"{value:.2f}"
 
 
 def _grid_params(exp, config: dict) -> dict:

@@ -155,3 +155,11 @@ def test_ppo_smoke_run_through_train_imitate(tmp_path):
     assert (out / "cartpole-ppo" / "learning_curves.png").stat().st_size > 0
     assert list((out / "cartpole-ppo").glob("PPO_*/events.out.tfevents.*")), "no TensorBoard log"
     assert "return" in proc.stdout and "cartpole-ppo: results in" in proc.stdout
+
+
+def test_dataset_paths_become_absolute(tmp_path, monkeypatch):
+    """Tune runs trials in their own directories: relative dataset paths must not break there."""
+    monkeypatch.chdir(ROOT)
+    text = "exp:\n  run: DQfD\n  env: CartPole-v1\n  config: {expert_data: saved_experiences/cartpole}\n"
+    [exp] = load_file(write(tmp_path, text))
+    assert param_space(exp)["expert_data"] == str(ROOT / "saved_experiences/cartpole")
