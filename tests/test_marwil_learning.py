@@ -4,7 +4,6 @@ The configs are the experiment files' own trials (beta grid resolved), with the 
 numbers in docs/marwil.md are those of the files. Print lines are the measurements.
 """
 
-import importlib
 import os
 from pathlib import Path
 
@@ -18,11 +17,7 @@ FLATLAND = "experiments/flatland_sparse/small_v0/tree_obs_fc_net/ImitationLearni
 def trial_config(file, beta, seed, **overrides):
     (exp,) = load_file(str(REPO / file))
     (trial,) = [t for t in resolve_trials(exp) if t["config"].get("beta") == beta]
-    spec = dict(trial["config"])
-    if isinstance(spec.get("callbacks"), str):  # "module:Class" (EnvSpec) -> class
-        module, name = spec["callbacks"].split(":")
-        spec["callbacks"] = getattr(importlib.import_module(module), name)
-    config = default_config(exp.run).update_from_dict(spec)
+    config = default_config(exp.run).update_from_dict(trial["config"])
     config.input_ = os.environ.get("MARWIL_INPUT_OVERRIDE", str(REPO / config.input_))
     return config.debugging(seed=seed).update_from_dict(overrides), exp.stop["training_iteration"]
 
