@@ -7,7 +7,7 @@
 import argparse
 import sys
 
-from rllib_il.errors import ConfigError
+from rllib_il.errors import cli
 
 
 def parse_args(argv=None):
@@ -20,16 +20,13 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+@cli
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        from rllib_il.offline.legacy import convert
-        from rllib_il.offline.recording import parse_env_config
+    from rllib_il.offline.legacy import convert
+    from rllib_il.offline.recording import parse_env_config
 
-        meta = convert(args.inputs, args.out, args.env, parse_env_config(args.env_config), args.overwrite)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    meta = convert(args.inputs, args.out, args.env, parse_env_config(args.env_config), args.overwrite)
     print(f"{args.out}: {meta['num_episodes']} episodes, {meta['num_steps']} steps from {len(meta['source_files'])} files")
     return 0
 

@@ -12,7 +12,7 @@ import pickle
 import sys
 from pathlib import Path
 
-from rllib_il.errors import ConfigError
+from rllib_il.errors import ConfigError, cli
 
 
 def parse_args(argv=None):
@@ -41,41 +41,37 @@ def trial_env(checkpoint: Path):
     return config["env"], config.get("env_config") or {}
 
 
+@cli
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        import rllib_il  # noqa: F401  (registers envs)
-        from rllib_il.offline.recording import parse_env_config, record, render_gif, stats_table, summarize
-        from rllib_il.ui import console
+    import rllib_il  # noqa: F401  (registers envs)
+    from rllib_il.offline.recording import parse_env_config, record, render_gif, stats_table, summarize
+    from rllib_il.ui import console
 
-        if args.episodes < 1:
-            raise ConfigError(f"--episodes {args.episodes}: must be at least 1")
-        if not args.checkpoint.is_dir():
-            raise ConfigError(f"--checkpoint {args.checkpoint}: no such directory")
-        env, env_config = (args.env, parse_env_config(args.env_config)) if args.env else trial_env(args.checkpoint)
-        if args.env_config and not args.env:
-            env_config = parse_env_config(args.env_config)
-        expert_config = {"checkpoint": str(args.checkpoint), "module_id": args.module_id, "explore": args.explore}
-        if args.num_workers > 1:
-            import ray
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes {args.episodes}: must be at least 1")
+    if not args.checkpoint.is_dir():
+        raise ConfigError(f"--checkpoint {args.checkpoint}: no such directory")
+    env, env_config = (args.env, {}) if args.env else trial_env(args.checkpoint)
+    if args.env_config:
+        env_config = parse_env_config(args.env_config)
+    expert_config = {"checkpoint": str(args.checkpoint), "module_id": args.module_id, "explore": args.explore}
+    if args.num_workers > 1:
+        import ray
 
-            ray.init(include_dashboard=False, log_to_driver=False)
-        seeds = list(range(args.seed, args.seed + args.episodes))
-        _, stats = record(env, env_config, "checkpoint", expert_config, seeds, args.num_workers)
-        summary = summarize(stats)
-        summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
-        console().print(stats_table(summary, f"{args.checkpoint} on {env} {env_config or ''}"))
-        out = args.json or args.checkpoint / "evaluation.json"
-        out.write_text(json.dumps({"checkpoint": str(args.checkpoint.resolve()), "env": env,
-                                   "env_config": env_config, "seeds": [seeds[0], seeds[-1]],
-                                   "explore": args.explore, **summary}, indent=2))
-        print(f"wrote {out}")
-        if args.render:
-            render_gif(env, env_config, "checkpoint", expert_config, args.seed, args.render)
-            print(f"wrote {args.render}")
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        ray.init(include_dashboard=False, log_to_driver=False)
+    seeds = list(range(args.seed, args.seed + args.episodes))
+    _, stats = record(env, env_config, "checkpoint", expert_config, seeds, args.num_workers)
+    summary = summarize(stats)
+    summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
+    console().print(stats_table(summary, f"{args.checkpoint} on {env} {env_config or ''}"))
+    out = args.json or args.checkpoint / "evaluation.json"
+    out.write_text(json.dumps({"checkpoint": str(args.checkpoint.resolve()), "env": env, "env_config": env_config,
+                               "seeds": [seeds[0], seeds[-1]], "explore": args.explore, **summary}, indent=2))
+    print(f"wrote {out}")
+    if args.render:
+        render_gif(env, env_config, "checkpoint", expert_config, args.seed, args.render)
+        print(f"wrote {args.render}")
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rllib_il.errors import ConfigError
+from rllib_il.errors import ConfigError, cli
 from rllib_il.plots import plot_learning_curves
 
 DEFAULT_METRICS = ("env_runners/episode_return_mean", "evaluation/env_runners/episode_return_mean")
@@ -34,6 +34,7 @@ def load_results(trial_dir: Path) -> pd.DataFrame:
     return frame.drop_duplicates("training_iteration", keep="last") if rows else frame
 
 
+@cli
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m rllib_il.plot", description=__doc__.splitlines()[0])
     p.add_argument("dirs", nargs="+", type=Path, help="Tune experiment or trial directories")
@@ -41,19 +42,15 @@ def main(argv=None) -> int:
     p.add_argument("--x", default="training_iteration", help="x axis key (default training_iteration)")
     p.add_argument("-o", "--out", type=Path, default=Path("curves.png"), help="PNG to write")
     args = p.parse_args(argv)
-    try:
-        runs = {}
-        for directory in args.dirs:
-            for trial in trial_dirs(directory):
-                runs[f"{directory.name}/{trial.name[:40]}"] = load_results(trial)
-        metrics = [[m] for m in args.metric] if args.metric else [list(DEFAULT_METRICS)]
-        for candidates in metrics:
-            if not any(key in f.columns for f in runs.values() for key in candidates):
-                raise ConfigError(f"metric '{candidates[0]}' is in none of the runs' results")
-        png = plot_learning_curves(runs, metrics, args.out, x=args.x)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    runs = {}
+    for directory in args.dirs:
+        for trial in trial_dirs(directory):
+            runs[f"{directory.name}/{trial.name[:40]}"] = load_results(trial)
+    metrics = [[m] for m in args.metric] if args.metric else [list(DEFAULT_METRICS)]
+    for candidates in metrics:
+        if not any(key in f.columns for f in runs.values() for key in candidates):
+            raise ConfigError(f"metric '{candidates[0]}' is in none of the runs' results")
+    png = plot_learning_curves(runs, metrics, args.out, x=args.x)
     print(f"wrote {png.resolve()}")
     return 0
 

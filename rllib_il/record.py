@@ -12,7 +12,7 @@ import sys
 
 from rich.console import Console
 
-from rllib_il.errors import ConfigError
+from rllib_il.errors import cli
 
 
 def parse_args(argv=None):
@@ -36,6 +36,7 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+@cli
 def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C: no partial dataset
@@ -60,9 +61,6 @@ def main(argv=None) -> int:
         Console().print(stats_table(summary, f"{args.expert} on {args.env} -> {args.out}"))
         if args.render_gif:
             render_gif(args.env, env_config, args.expert, expert_config, args.seed, args.render_gif)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("error: interrupted; no dataset written", file=sys.stderr)
         return 130

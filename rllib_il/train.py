@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from rllib_il.errors import ConfigError
+from rllib_il.errors import cli
 
 # Result keys shown in the final summary, first found wins per column.
 HEADLINE = {
@@ -183,24 +183,20 @@ def _grid_params(exp, config: dict) -> dict:
     return params
 
 
+@cli
 def main(argv=None) -> int:
     args = parse_args(argv)
+    import rllib_il  # noqa: F401  (registers envs and algorithms with Tune)
     from rllib_il.experiments import load_all
 
-    try:
-        import rllib_il  # noqa: F401  (registers envs and algorithms with Tune)
-
-        experiments = load_all(
-            args.files,
-            output_dir=args.output_dir,
-            dry_run=args.dry_run,
-            num_env_runners=args.num_env_runners,
-            stop_iters=args.stop_iters,
-            stop_timesteps=args.stop_timesteps,
-        )
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    experiments = load_all(
+        args.files,
+        output_dir=args.output_dir,
+        dry_run=args.dry_run,
+        num_env_runners=args.num_env_runners,
+        stop_iters=args.stop_iters,
+        stop_timesteps=args.stop_timesteps,
+    )
     print_trials(experiments)
     if args.dry_run:
         return 0
@@ -208,11 +204,7 @@ def main(argv=None) -> int:
     init_ray(args.address)
     ok = True
     for exp in experiments:
-        try:
-            results = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
-        except ConfigError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        results = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
         ok = summarize(exp, results, output_dir) and ok
     return 0 if ok else 1
 
