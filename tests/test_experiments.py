@@ -127,13 +127,15 @@ def test_one_bad_file_stops_all_before_anything_runs(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_dry_run_prints_trials_without_starting_ray(tmp_path, capsys):
-    import ray
+def test_dry_run_prints_trials_without_starting_ray(tmp_path, capsys, monkeypatch):
+    def no_ray(*args, **kwargs):
+        raise AssertionError("--dry-run must not start Ray")
 
+    monkeypatch.setattr("rllib_il.train.init_ray", no_ray)
+    monkeypatch.setattr("rllib_il.train.run_experiment", no_ray)
     assert main(["-f", write(tmp_path, GOOD), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "gamma=0.99, lr=0.001" in out and "training_iteration=3" in out
-    assert not ray.is_initialized()
 
 
 @pytest.mark.parametrize("file", EXPERIMENT_FILES)
