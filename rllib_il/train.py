@@ -126,7 +126,7 @@ def headline(metrics: dict) -> dict:
 
 
 def summarize(exp, results, output_dir: Path) -> bool:
-    """Prints one row per trial (params, headline metrics, checkpoint) and writes the curves PNG."""
+    """Prints one row per trial (params, headline metrics), the checkpoints, and writes the curves PNG."""
     from ray.tune.utils import flatten_dict
     from rich.table import Table
 
@@ -135,34 +135,34 @@ def summarize(exp, results, output_dir: Path) -> bool:
     from rllib_il.ui import console
 
     table = Table(title=f"{exp.name}: results in {output_dir.resolve() / exp.name}")
-    for column in ("trial", "params", "iterations", *HEADLINE, "checkpoint"):
+    for column in ("trial", "params", "iterations", *HEADLINE, "status"):
         table.add_column(column)
     ok = True
-    curves = {}
+    curves, checkpoints = {}, []
     for result in results:
-        name = Path(result.path).name
+        trial = str(result.metrics.get("trial_id") or Path(result.path).name)
         params = ", ".join(f"{k}={v}" for k, v in _grid_params(exp, result.config).items()) or "-"
         if result.error:
             ok = False
-            table.add_row(name, params, "-", *["-"] * len(HEADLINE), f"ERROR: {result.error}".splitlines()[0])
+            table.add_row(trial, params, "-", *["-"] * len(HEADLINE), f"ERROR: {result.error}".splitlines()[0])
             continue
         metrics = flatten_dict(result.metrics, delimiter="/")
         shown = headline(metrics)
         table.add_row(
-            name,
-            params,
-            str(metrics.get("training_iteration", "-")),
-            *[_format(c, shown.get(c)) for c in HEADLINE],
-            result.checkpoint.path if result.checkpoint else "-",
+            trial, params, str(metrics.get("training_iteration", "-")), *[_format(c, shown.get(c)) for c in HEADLINE], "ok"
         )
-        curves[params if params != "-" else f"trial {metrics.get('trial_id', name)}"] = load_results(Path(result.path))
+        curves[params if params != "-" else f"trial {trial}"] = load_results(Path(result.path))
+        if result.checkpoint:
+            checkpoints.append(f"  {trial} ({params}): {result.checkpoint.path}")
     out = console()
     out.print(table)
+    if checkpoints:
+        out.print("Checkpoints (python -m rllib_il.evaluate --checkpoint PATH):\n" + "\n".join(checkpoints), soft_wrap=True)
     if curves:
         png = plot_learning_curves(curves, list(HEADLINE.values()), output_dir / exp.name / "learning_curves.png")
         if png:
-            out.print(f"Learning curves: {png.resolve()}")
-        out.print(f"TensorBoard: tensorboard --logdir {output_dir.resolve() / exp.name}")
+            out.print(f"Learning curves: {png.resolve()}", soft_wrap=True)
+        out.print(f"TensorBoard: tensorboard --logdir {output_dir.resolve() / exp.name}", soft_wrap=True)
     return ok
 
 
