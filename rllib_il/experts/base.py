@@ -1,9 +1,10 @@
 """The expert protocol shared by scripted, planning and checkpoint experts."""
 
+import abc
 from typing import Any, Tuple
 
 
-class Expert:
+class Expert(abc.ABC):
     """Acts in an env to produce demonstrations.
 
     Single-agent: `act(obs) -> (action, logp)`. Multi-agent: `act({agent_id: obs}) ->
@@ -23,5 +24,6 @@ class Expert:
     def reset(self, env, obs) -> None:
         """Called after every `env.reset()`; planners plan here."""
 
+    @abc.abstractmethod
     def act(self, obs) -> Tuple[Any, Any]:
-        raise NotImplementedError
+        """The behaviour action(s) and their log-probabilities for `obs`."""

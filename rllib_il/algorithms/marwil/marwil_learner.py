@@ -6,6 +6,7 @@ trained so far (passed by the algorithm as `timesteps[NUM_ENV_STEPS_SAMPLED_LIFE
 updated before each iteration's gradient updates, so the logged `curr_beta` is the one used.
 """
 
+import abc
 from typing import Any, Dict
 
 from ray.rllib.algorithms.marwil.marwil_learner import MARWILLearner
@@ -47,6 +48,6 @@ class MARWILILLearner(MARWILLearner):
             )
             self.metrics.log_value((module_id, LEARNER_RESULTS_CURR_BETA_KEY), beta, window=1)
 
+    @abc.abstractmethod
     def validation_metrics(self, module_id: ModuleID, batch: Dict[str, Any]) -> Dict[str, Any]:
         """Action accuracy, policy loss, entropy and IS/WIS estimates on held-out episodes."""
-        raise NotImplementedError
