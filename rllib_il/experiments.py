@@ -253,6 +253,16 @@ def _absolute(paths):
     return paths
 
 
+def lookup(config: dict, path: str):
+    """The value at a grid parameter path like "env_config/preset" (None when absent)."""
+    value = config
+    for part in path.split("/"):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def resolve_trials(exp: Experiment) -> List[Dict[str, Any]]:
     """All grid variants: [{"params": {path: value}, "config": resolved dict}, ...]."""
     from ray.tune.search.variant_generator import generate_variants

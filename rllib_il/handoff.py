@@ -22,6 +22,7 @@ from typing import Dict, Optional, Union
 import numpy as np
 
 from rllib_il.errors import ConfigError
+from rllib_il.experiments import lookup
 
 SPEC_KEYS = ("experiment", "metric", "mode", "trial")
 
@@ -49,15 +50,6 @@ def check_spec(spec, where: str) -> None:
         raise ConfigError(f"{where}.trial: expected a mapping of grid parameters, got {spec['trial']!r}")
 
 
-def _lookup(config: dict, path: str):
-    value = config
-    for part in path.split("/"):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> Path:
     """The checkpoint a Phase 2 experiment starts from; prints which one and why."""
     from ray.tune import ExperimentAnalysis
@@ -74,9 +66,9 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
     except Exception as e:
         raise ConfigError(f"{where}: {exp_dir} holds no Tune experiment ({' '.join(str(e).split())})")
     wanted = spec.get("trial", {})
-    trials = [t for t in analysis.trials if all(_lookup(t.config, k) == v for k, v in wanted.items())]
+    trials = [t for t in analysis.trials if all(lookup(t.config, k) == v for k, v in wanted.items())]
     if not trials:
-        seen = [{k: _lookup(t.config, k) for k in wanted} for t in analysis.trials]
+        seen = [{k: lookup(t.config, k) for k in wanted} for t in analysis.trials]
         raise ConfigError(f"{where}.trial: no trial of {exp_dir} has {wanted}; trials have {seen}")
     metric, mode = spec.get("metric"), spec.get("mode", "max")
     candidates = []
@@ -109,7 +101,7 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
 def _lookup_score(trial, checkpoint, metric: str) -> Optional[float]:
     for result in trial.run_metadata.checkpoint_manager.best_checkpoint_results:
         if result.checkpoint.path == checkpoint.path:
-            return _lookup(result.metrics, metric)
+            return lookup(result.metrics, metric)
     return None
 
 

@@ -173,14 +173,9 @@ def _format(column: str, value) -> str:
 
 
 def _grid_params(exp, config: dict) -> dict:
-    grid_paths = {path for trial in exp.trials for path in trial["params"]}
-    params = {}
-    for path in sorted(grid_paths):
-        value = config
-        for part in path.split("/"):
-            value = value.get(part) if isinstance(value, dict) else None
-        params[path] = value
-    return params
+    from rllib_il.experiments import lookup
+
+    return {path: lookup(config, path) for path in sorted({p for trial in exp.trials for p in trial["params"]})}
 
 
 @cli
