@@ -26,6 +26,7 @@ from rllib_il.errors import ConfigError
 FORMAT = "rllib_il.episodes/v1"
 METADATA_FILE = "metadata.json"
 EPISODES_PER_FILE = 1000
+REQUIRED_METADATA = ("env", "observation_space", "action_space", "num_episodes", "num_steps")
 
 Inputs = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
@@ -57,32 +58,82 @@ def resolve_input_files(inputs: Inputs, suffix: str = ".parquet") -> List[Path]:
 
 
 def read_metadata(inputs: Inputs) -> dict:
-    """The `metadata.json` of the dataset(s) holding the input files.
+    """The `metadata.json` of the dataset(s) holding the input files, once the files are checked.
 
+    Damaged data is named before anything trains: each file must be an episode parquet file whose
+    first episode has its dataset's spaces (not truncated, not from another dataset), and a dataset
+    given whole must hold the number of episodes its metadata states (no file missing or added).
     Several datasets must share env and spaces; their counts and seeds are summed / concatenated.
     """
-    dirs = dict.fromkeys(_dataset_dir(f) for f in resolve_input_files(inputs))
+    files_of = {}
+    for file in resolve_input_files(inputs):
+        files_of.setdefault(_dataset_dir(file), []).append(file)
     merged = None
-    for d in dirs:
-        path = d / METADATA_FILE
-        if not path.is_file():
-            raise ConfigError(f"{path}: missing dataset metadata (record with `python -m rllib_il.record`)")
-        try:
-            meta = json.loads(path.read_text())
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"{path}: unreadable metadata ({e})") from None
-        if meta.get("format") != FORMAT:
-            raise ConfigError(f"{path}: format {meta.get('format')!r} is not {FORMAT!r}")
+    for d, files in files_of.items():
+        meta = _load_metadata(d / METADATA_FILE)
+        _check_files(d, files, meta)
         if merged is None:
             merged = dict(meta, seeds=list(meta.get("seeds", [])))
             continue
         for key in ("env", "observation_space", "action_space", "multi_agent", "module_id"):
             if meta.get(key) != merged.get(key):
-                raise ConfigError(f"{path}: {key} differs from the other input datasets")
+                raise ConfigError(f"{d / METADATA_FILE}: {key} differs from the other input datasets")
         merged["num_episodes"] += meta["num_episodes"]
         merged["num_steps"] += meta["num_steps"]
         merged["seeds"] += meta.get("seeds", [])
     return merged
+
+
+def _load_metadata(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing dataset metadata (record with `python -m rllib_il.record`)")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: unreadable metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    if meta.get("format") != FORMAT:
+        raise ConfigError(f"{path}: format {meta.get('format')!r} is not {FORMAT!r}")
+    missing = [k for k in REQUIRED_METADATA if k not in meta]
+    if missing:
+        raise ConfigError(f"{path}: missing {', '.join(missing)}")
+    return meta
+
+
+def _check_files(d: Path, files: List[Path], meta: dict) -> None:
+    """ConfigError naming the first unreadable or foreign file, or a dataset whose files do not add up."""
+    spaces = {key: _cached_space(meta[key]) for key in ("observation_space", "action_space")}
+    num_episodes = 0
+    for path in files:
+        try:
+            parquet = pq.ParquetFile(path)
+            if "item" not in parquet.schema_arrow.names:
+                raise ValueError(f"no 'item' column, columns {parquet.schema_arrow.names}")
+            batch = next(parquet.iter_batches(batch_size=1, columns=["item"]), None)
+            first = decode_episode(batch.column(0)[0].as_py()) if batch is not None and batch.num_rows else None
+        except Exception as e:  # pyarrow / msgpack raise many types for damaged files.
+            raise _unreadable(path, e) from None
+        if first is None:
+            raise ConfigError(f"{path}: holds no episodes")
+        for key, stored in spaces.items():
+            space = getattr(first, key)
+            if space is not None and space != stored:
+                raise ConfigError(
+                    f"{path}: episodes with {key} {one_line(space)}, but {d / METADATA_FILE} says "
+                    f"{one_line(stored)} (a file from another dataset?)"
+                )
+        num_episodes += parquet.metadata.num_rows
+    if sorted(files) == sorted(d.rglob("*.parquet")) and num_episodes != meta["num_episodes"]:
+        raise ConfigError(
+            f"{d}: its parquet files hold {num_episodes} episodes but {METADATA_FILE} says "
+            f"{meta['num_episodes']} (a file is missing or does not belong to this dataset)"
+        )
+
+
+def _unreadable(path: Path, error: Exception) -> ConfigError:
+    message = " ".join(str(error).split())
+    return ConfigError(f"{path}: not a readable episode parquet file ({type(error).__name__}: {message})")
 
 
 def read_episodes(inputs: Inputs) -> List[SingleAgentEpisode]:
@@ -93,7 +144,7 @@ def read_episodes(inputs: Inputs) -> List[SingleAgentEpisode]:
             items = pq.read_table(path, columns=["item"]).column("item").to_pylist()
             episodes += [decode_episode(item) for item in items]
         except Exception as e:  # pyarrow / msgpack raise many types for damaged files.
-            raise ConfigError(f"{path}: not a readable episode parquet file ({type(e).__name__}: {e})") from None
+            raise _unreadable(path, e) from None
     return episodes
 
 
