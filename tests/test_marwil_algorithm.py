@@ -69,6 +69,21 @@ def test_bad_beta_is_a_config_error(cartpole_data, beta, message):
         cartpole_config(cartpole_data, beta=beta).validate()
 
 
+@pytest.mark.parametrize("training, message", [
+    ({"expert_fraction": 1.5}, r"expert_fraction=1.5: must be a number in \[0, 1\]"),
+    ({"expert_fraction": "a quarter"}, "expert_fraction='a quarter'"),
+])
+def test_bad_expert_fraction_is_a_config_error(cartpole_data, training, message):
+    with pytest.raises(ConfigError, match=message):
+        cartpole_config(cartpole_data, **training).validate()
+
+
+def test_mixed_marwil_needs_complete_episodes(cartpole_data):
+    config = cartpole_config(cartpole_data, expert_fraction=0.25).env_runners(batch_mode="truncate_episodes")
+    with pytest.raises(ConfigError, match="batch_mode='truncate_episodes'.*complete_episodes"):
+        config.validate()
+
+
 def test_missing_and_unreadable_datasets_are_config_errors(tmp_path, cartpole_data):
     with pytest.raises(ConfigError, match="no such file"):
         cartpole_config(str(tmp_path / "nowhere")).validate()
@@ -144,6 +159,24 @@ def test_cartpole_results_schedule_and_checkpoint(ray_session, cartpole_data, tm
         restored.stop()
 
 
+def test_mixed_marwil_samples_the_env_and_mixes_at_the_set_ratio(ray_session, cartpole_data):
+    config = cartpole_config(cartpole_data, beta=1.0, expert_fraction=0.25).env_runners(num_env_runners=1)
+    algo = config.build_algo()
+    try:
+        results = [algo.train() for _ in range(2)]
+        for result in results:  # 4 minibatches of 64 rows: 16 expert + 48 simulation rows each
+            assert result["mixing"]["expert_fraction"] == 0.25
+            assert result["mixing"]["num_simulation_rows_trained"] == 4 * 48
+            assert result["mixing"]["num_simulation_rows_sampled"] >= 4 * 48
+        sampled = results[-1]["env_runners"]["num_env_steps_sampled_lifetime"]
+        assert sampled == sum(r["mixing"]["num_simulation_rows_sampled"] for r in results)
+        assert results[-1]["env_runners"]["num_episodes_lifetime"] > 0
+        runner_weights = algo.env_runner_group.foreach_env_runner(lambda r: r.module.state_dict(), local_env_runner=False)[0]
+        assert_same_weights(learner_weights(algo, "default_policy"), runner_weights)
+    finally:
+        algo.stop()
+
+
 def test_flatland_shared_module_trains_and_drives_every_agent(ray_session, tmp_path):
     from rllib_il.envs import map_to_shared
     from rllib_il.envs.flatland.env import FlatlandEnv
@@ -179,5 +212,16 @@ def test_flatland_shared_module_trains_and_drives_every_agent(ray_session, tmp_p
         assert_same_weights(after, eval_weights(algo, SHARED_MODULE_ID))
         assert set(algo.eval_env_runner_group.local_env_runner.module.keys()) == {SHARED_MODULE_ID}
         assert result["evaluation"]["env_runners"]["num_episodes"] >= 1
+    finally:
+        algo.stop()
+
+    algo = config.training(expert_fraction=0.5).build_algo()  # mixed: every agent's steps are simulation rows
+    try:
+        result = algo.train()
+        rows, runners = result["mixing"]["num_simulation_rows_sampled"], result["env_runners"]
+        # More rows than env steps: every agent's actions are rows. RLlib also counts a train's arrival
+        # (an observation without an action) as an agent step, hence <=.
+        assert runners["num_env_steps_sampled_lifetime"] < rows <= sum(runners["num_agent_steps_sampled_lifetime"].values())
+        assert_same_weights(learner_weights(algo, SHARED_MODULE_ID), algo.env_runner_group.local_env_runner.module[SHARED_MODULE_ID].state_dict())
     finally:
         algo.stop()

@@ -96,12 +96,12 @@ class InMemoryOfflineData(OfflineData):
         else:
             self.validation = None
         self.train = EpisodeArrays.from_episodes([episodes[i] for i in order[num_validation:]], config.gamma)
-        self._rng = rng
+        self.rng = rng
         self._permutation = np.empty(0, dtype=np.int64)
 
     def sample(self, num_samples: int) -> dict:
         """`num_samples` train rows, drawn epoch by epoch without replacement."""
         while len(self._permutation) < num_samples:
-            self._permutation = np.concatenate([self._permutation, self._rng.permutation(len(self.train))])
+            self._permutation = np.concatenate([self._permutation, self.rng.permutation(len(self.train))])
         index, self._permutation = self._permutation[:num_samples], self._permutation[num_samples:]
         return self.train.batch(index)

@@ -9,7 +9,10 @@ Registered with Tune as `MARWIL_IL`, beside RLlib's own `MARWIL` and `BC`. Diffe
 - datasets are loaded once into memory (`InMemoryOfflineData`) and minibatches go straight to the
   learners (no Ray Data stalls);
 - every iteration reports train / validation action accuracy, policy loss, entropy, and per-decision
-  IS / WIS estimates on the held-out episodes.
+  IS / WIS estimates on the held-out episodes;
+- `expert_fraction` < 1 is mixed MARWIL (Phase 2): env runners sample complete episodes with the
+  current policy, and every minibatch holds that fraction of expert rows, the rest simulation rows,
+  with Monte-Carlo advantages on both (`mixing.py`).
 """
 
 import numbers
@@ -19,13 +22,17 @@ from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.algorithms.marwil.marwil import MARWIL, MARWILConfig
 from ray.rllib.core import COMPONENT_LEARNER_GROUP, DEFAULT_MODULE_ID
+from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 from ray.rllib.env.env_context import EnvContext
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.checkpoints import Checkpointable
 from ray.rllib.utils.serialization import gym_space_from_dict
 from ray.rllib.utils.metrics import (
+    ENV_RUNNER_RESULTS,
+    ENV_RUNNER_SAMPLING_TIMER,
     LEARNER_RESULTS,
     LEARNER_UPDATE_TIMER,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
@@ -34,12 +41,14 @@ from ray.rllib.utils.metrics import (
 )
 from typing_extensions import Self
 
-from rllib_il.algorithms.marwil.in_memory_data import InMemoryOfflineData
+from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays, InMemoryOfflineData
+from rllib_il.algorithms.marwil.mixing import mix_minibatches, rows_per_minibatch
 from rllib_il.errors import ConfigError
 from rllib_il.offline import dataset
 
 NAME = "MARWIL_IL"
 VALIDATION_RESULTS = "validation"
+MIXING_RESULTS = "mixing"
 
 
 def check_beta(beta) -> None:
@@ -66,7 +75,8 @@ def check_beta(beta) -> None:
 
 
 class MARWILILConfig(MARWILConfig):
-    """MARWILConfig whose `beta` may be a schedule, plus `validation_fraction`.
+    """MARWILConfig whose `beta` may be a schedule, plus `validation_fraction`, `max_episodes` and
+    `expert_fraction` (< 1: mixed MARWIL with env runners).
 
     .. testcode::
 
@@ -90,6 +100,9 @@ class MARWILILConfig(MARWILConfig):
         self.dataset_num_iters_per_learner = 20
         self.lr = 5e-4
         self.materialize_data = False
+        self.expert_fraction = 1.0
+        # Mixed MARWIL needs whole episodes for its Monte-Carlo returns.
+        self.batch_mode = "complete_episodes"
 
     @override(MARWILConfig)
     def training(
@@ -97,6 +110,7 @@ class MARWILILConfig(MARWILConfig):
         *,
         validation_fraction: Optional[float] = NotProvided,
         max_episodes: Optional[int] = NotProvided,
+        expert_fraction: Optional[float] = NotProvided,
         **kwargs,
     ) -> Self:
         """Sets the training config (see MARWILConfig.training).
@@ -109,13 +123,24 @@ class MARWILILConfig(MARWILConfig):
                 and IS/WIS estimates (0.0 disables them; at least one episode when > 0).
             max_episodes: Use only the first N episodes of the dataset (in stored order), e.g. to
                 learn from 3 demonstrations; None uses all.
+            expert_fraction: Share of expert rows in every minibatch. 1.0 (default) trains on the
+                dataset only; below 1.0 the env runners sample complete episodes each iteration
+                with the current policy and fill the rest of every minibatch (mixed MARWIL,
+                e.g. 0.25 for the seed's 25 % expert / 75 % simulation).
         """
         super().training(**kwargs)
         if validation_fraction is not NotProvided:
             self.validation_fraction = validation_fraction
         if max_episodes is not NotProvided:
             self.max_episodes = max_episodes
+        if expert_fraction is not NotProvided:
+            self.expert_fraction = expert_fraction
         return self
+
+    @property
+    def is_online(self) -> bool:
+        """Mixed MARWIL samples the env; pure MARWIL / BC does not (no env runner group)."""
+        return self.expert_fraction < 1.0
 
     @override(MARWILConfig)
     def get_default_learner_class(self):
@@ -133,6 +158,11 @@ class MARWILILConfig(MARWILConfig):
     @override(MARWILConfig)
     def validate(self) -> None:
         check_beta(self.beta)
+        if not isinstance(self.expert_fraction, numbers.Real) or not 0.0 <= self.expert_fraction <= 1.0:
+            raise ConfigError(f"{NAME} config expert_fraction={self.expert_fraction!r}: must be a number in [0, 1]")
+        if self.is_online and self.batch_mode != "complete_episodes":
+            raise ConfigError(f"{NAME} config batch_mode={self.batch_mode!r}: mixed MARWIL (expert_fraction < 1) "
+                              "needs 'complete_episodes' for its Monte-Carlo returns")
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(f"{NAME} config validation_fraction={self.validation_fraction!r}: must be in [0, 1)")
         if self.max_episodes is not None and (not isinstance(self.max_episodes, int) or self.max_episodes < 1):
@@ -182,20 +212,27 @@ class MARWILIL(MARWIL):
     def training_step(self) -> None:
         config, module_id = self.config, self.config.trained_module_id
         batch_size, num_updates = config.train_batch_size_per_learner, config.dataset_num_iters_per_learner
-        num_samples = batch_size * num_updates * max(1, config.num_learners)
-        with self.metrics.log_time((TIMERS, OFFLINE_SAMPLING_TIMER)):
-            batch = SampleBatch(self.offline_data.sample(num_samples))
-        # Offline, RLlib counts trained samples as NUM_ENV_STEPS_SAMPLED_LIFETIME; it is the schedules' t.
+        num_minibatches = num_updates * max(1, config.num_learners)
+        num_samples = batch_size * num_minibatches
+        if config.is_online:
+            batch = self._mixed_batch(num_minibatches)
+        else:
+            with self.metrics.log_time((TIMERS, OFFLINE_SAMPLING_TIMER)):
+                batch = self.offline_data.sample(num_samples)
+        # RLlib counts trained samples of offline algorithms as NUM_ENV_STEPS_SAMPLED_LIFETIME; it is
+        # the beta schedule's t (env steps are under env_runners/ when mixing).
         trained = self.metrics.peek(NUM_ENV_STEPS_SAMPLED_LIFETIME, default=0)
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             learner_results = self.learner_group.update(
-                batch=MultiAgentBatch({module_id: batch}, env_steps=num_samples),
+                batch=MultiAgentBatch({module_id: SampleBatch(batch)}, env_steps=num_samples),
                 minibatch_size=batch_size,
                 num_epochs=1,
                 timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: trained},
             )
         self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
         self.metrics.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, num_samples, reduce="lifetime_sum")
+        if config.is_online:
+            self.env_runner_group.sync_weights(from_worker_or_learner_group=self.learner_group, inference_only=True)
         if self.offline_data.validation is not None:
             validation = self.learner_group.foreach_learner(
                 lambda learner, v=self.offline_data.validation.validation_batch(): learner.validation_metrics(
@@ -204,22 +241,59 @@ class MARWILIL(MARWIL):
             )
             self.metrics.log_dict(next(iter(validation)).get(), key=VALIDATION_RESULTS, window=1)
 
-    def _sync_eval_weights(self) -> None:
-        if self.eval_env_runner_group is not None:
-            self.eval_env_runner_group.sync_weights(from_worker_or_learner_group=self.learner_group, inference_only=True)
+    def _mixed_batch(self, num_minibatches: int) -> dict:
+        """Fresh complete episodes from the env runners (every agent's, on a multi-agent env),
+        mixed with expert rows at `expert_fraction` in each minibatch."""
+        config = self.config
+        num_expert, num_simulation = rows_per_minibatch(config.train_batch_size_per_learner, config.expert_fraction)
+        with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+            episodes, env_runner_results = synchronous_parallel_sample(
+                worker_set=self.env_runner_group,
+                max_agent_steps=num_simulation * num_minibatches,
+                sample_timeout_s=config.sample_timeout_s,
+                _uses_new_env_runners=True,
+                _return_metrics=True,
+            )
+        self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
+        agent_episodes = [
+            agent_episode
+            for episode in episodes
+            for agent_episode in (episode.agent_episodes.values() if isinstance(episode, MultiAgentEpisode) else [episode])
+            if len(agent_episode)
+        ]
+        simulation = EpisodeArrays.from_episodes(agent_episodes, config.gamma)
+        with self.metrics.log_time((TIMERS, OFFLINE_SAMPLING_TIMER)):
+            expert = self.offline_data.sample(num_expert * num_minibatches)
+        # Complete episodes overshoot the requested steps: a random subset of the fresh rows is used.
+        rows = self.offline_data.rng.permutation(len(simulation))[: num_simulation * num_minibatches]
+        self.metrics.log_dict(
+            {
+                "expert_fraction": num_expert / config.train_batch_size_per_learner,
+                "num_simulation_rows_sampled": len(simulation),
+                "num_simulation_rows_trained": len(rows),
+            },
+            key=MIXING_RESULTS,
+            window=1,
+        )
+        return mix_minibatches(expert, simulation.batch(rows), num_minibatches)
+
+    def _sync_env_runner_weights(self) -> None:
+        for group in (self.env_runner_group, self.eval_env_runner_group):
+            if group is not None:
+                group.sync_weights(from_worker_or_learner_group=self.learner_group, inference_only=True)
 
     @override(MARWIL)
     def set_state(self, state) -> None:
-        # Algorithm.set_state syncs `env_runner_group`, which offline algorithms do not have.
+        # Algorithm.set_state syncs `env_runner_group`, which pure offline algorithms do not have.
         state = dict(state)
         learner_state = state.pop(COMPONENT_LEARNER_GROUP, None)
         super().set_state(state)
         if learner_state is not None:
             self.learner_group.set_state(learner_state)
-            self._sync_eval_weights()
+            self._sync_env_runner_weights()
 
     @override(MARWIL)
     def restore_from_path(self, path, *args, **kwargs) -> None:
         # Algorithm.restore_from_path crashes without an `env_runner_group` (DESIGN.md).
         Checkpointable.restore_from_path(self, path, *args, **kwargs)
-        self._sync_eval_weights()
+        self._sync_env_runner_weights()
