@@ -170,6 +170,7 @@ def test_mixed_marwil_samples_the_env_and_mixes_at_the_set_ratio(ray_session, ca
             assert result["mixing"]["num_simulation_rows_sampled"] >= 4 * 48
         sampled = results[-1]["env_runners"]["num_env_steps_sampled_lifetime"]
         assert sampled == sum(r["mixing"]["num_simulation_rows_sampled"] for r in results)
+        assert results[-1]["num_env_steps_sampled_lifetime"] == sampled  # what --stop-timesteps stops on
         assert results[-1]["env_runners"]["num_episodes_lifetime"] > 0
         runner_weights = algo.env_runner_group.foreach_env_runner(lambda r: r.module.state_dict(), local_env_runner=False)[0]
         assert_same_weights(learner_weights(algo, "default_policy"), runner_weights)

@@ -5,7 +5,7 @@ Registered with Tune as `MARWIL_IL`, beside RLlib's own `MARWIL` and `BC`. Diffe
 - value targets are discounted Monte-Carlo returns over whole episodes (RLlib trains on 1-step
   targets from the initial value net, see DESIGN.md);
 - `beta` is a float or a piecewise-linear schedule [[t0, v0], [t1, v1], ...] over t = samples
-  trained so far; beta = 0 is behaviour cloning;
+  trained so far (env steps sampled when mixing); beta = 0 is behaviour cloning;
 - datasets are loaded once into memory (`InMemoryOfflineData`) and minibatches go straight to the
   learners (no Ray Data stalls);
 - every iteration reports train / validation action accuracy, policy loss, entropy, and per-decision
@@ -117,7 +117,8 @@ class MARWILILConfig(MARWILConfig):
 
         Args:
             beta: A float in [0, 1] or a piecewise-linear schedule [[t0, v0], [t1, v1], ...] with t
-                the number of samples trained so far (t0 = 0, t non-decreasing, v in [0, 1]).
+                the number of samples trained so far, or of env steps sampled when mixing (t0 = 0,
+                t non-decreasing, v in [0, 1]).
                 0.0 is behaviour cloning.
             validation_fraction: Fraction of the dataset's episodes held out for validation metrics
                 and IS/WIS estimates (0.0 disables them; at least one episode when > 0).
@@ -214,23 +215,24 @@ class MARWILIL(MARWIL):
         batch_size, num_updates = config.train_batch_size_per_learner, config.dataset_num_iters_per_learner
         num_minibatches = num_updates * max(1, config.num_learners)
         num_samples = batch_size * num_minibatches
+        # The beta schedule's t is NUM_ENV_STEPS_SAMPLED_LIFETIME as RLlib counts it: env steps sampled
+        # when mixing, samples trained before this iteration when offline.
         if config.is_online:
             batch = self._mixed_batch(num_minibatches)
+            t = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         else:
             with self.metrics.log_time((TIMERS, OFFLINE_SAMPLING_TIMER)):
                 batch = self.offline_data.sample(num_samples)
-        # RLlib counts trained samples of offline algorithms as NUM_ENV_STEPS_SAMPLED_LIFETIME; it is
-        # the beta schedule's t (env steps are under env_runners/ when mixing).
-        trained = self.metrics.peek(NUM_ENV_STEPS_SAMPLED_LIFETIME, default=0)
+            t = self.metrics.peek(NUM_ENV_STEPS_SAMPLED_LIFETIME, default=0)
+            self.metrics.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, num_samples, reduce="lifetime_sum")
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             learner_results = self.learner_group.update(
                 batch=MultiAgentBatch({module_id: SampleBatch(batch)}, env_steps=num_samples),
                 minibatch_size=batch_size,
                 num_epochs=1,
-                timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: trained},
+                timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: t},
             )
         self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
-        self.metrics.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, num_samples, reduce="lifetime_sum")
         if config.is_online:
             self.env_runner_group.sync_weights(from_worker_or_learner_group=self.learner_group, inference_only=True)
         if self.offline_data.validation is not None:
