@@ -290,8 +290,10 @@ def validate_trials(exp: Experiment) -> List[Dict[str, Any]]:
     return trials
 
 
-def apply_overrides(exp: Experiment, num_env_runners=None, stop_iters=None, stop_timesteps=None) -> None:
-    """Command-line overrides for quick runs and scale-out."""
+def apply_overrides(exp: Experiment, num_env_runners=None, stop_iters=None, stop_timesteps=None, seeds=None) -> None:
+    """Command-line overrides for quick runs, repeated seeds and scale-out."""
+    if seeds:
+        exp.config["seed"] = {"grid_search": list(seeds)}
     if num_env_runners is not None:
         exp.config["num_env_runners"] = num_env_runners
     if stop_iters is not None:

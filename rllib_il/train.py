@@ -34,6 +34,8 @@ def parse_args(argv=None):
     p.add_argument("--num-env-runners", type=int, help="override config.num_env_runners")
     p.add_argument("--stop-iters", type=int, help="override stop.training_iteration")
     p.add_argument("--stop-timesteps", type=int, help="override stop on sampled env steps")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                   help="run every trial once per seed (a grid over config.seed, replacing the file's seed)")
     p.add_argument("--output-dir", default="results", help="where Tune writes runs (default: ./results)")
     p.add_argument("--max-concurrent-trials", type=int,
                    help="trials run at once (default: one per 4 CPUs, at least 1; more deadlocks on 2 cores)")
@@ -191,6 +193,7 @@ def main(argv=None) -> int:
         num_env_runners=args.num_env_runners,
         stop_iters=args.stop_iters,
         stop_timesteps=args.stop_timesteps,
+        seeds=args.seeds,
     )
     print_trials(experiments)
     if args.dry_run:

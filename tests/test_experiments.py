@@ -54,6 +54,12 @@ def test_flag_overrides(tmp_path):
     assert all(t["config"]["num_env_runners"] == 3 for t in exp.trials)
 
 
+def test_seeds_flag_repeats_every_trial_per_seed(tmp_path):
+    [exp] = load_all([write(tmp_path, GOOD.replace("    lr:", "    seed: 7\n    lr:"))], seeds=[0, 1, 2])
+    assert len(exp.trials) == 2 * 3 * 3  # lr x gamma x seeds
+    assert sorted({t["config"]["seed"] for t in exp.trials}) == [0, 1, 2]
+
+
 def test_several_experiments_and_files_keep_their_order(tmp_path):
     two = GOOD + GOOD.replace("cartpole-ppo:", "second:")
     experiments = load_all([write(tmp_path, two, "a.yaml"), write(tmp_path, GOOD.replace("cartpole-ppo", "third"), "b.yaml")])
