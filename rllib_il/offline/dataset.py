@@ -5,6 +5,7 @@ column `item` holds `msgpack(SingleAgentEpisode.get_state(), default=msgpack_num
 format RLlib's own `offline_data(input_read_episodes=True)` reads (see docs/ARCHITECTURE.md).
 """
 
+import functools
 import glob
 import json
 import os
@@ -103,32 +104,42 @@ def _load_metadata(path: Path) -> dict:
 
 def _check_files(d: Path, files: List[Path], meta: dict) -> None:
     """ConfigError naming the first unreadable or foreign file, or a dataset whose files do not add up."""
-    spaces = {key: _cached_space(meta[key]) for key in ("observation_space", "action_space")}
     num_episodes = 0
     for path in files:
         try:
-            parquet = pq.ParquetFile(path)
-            if "item" not in parquet.schema_arrow.names:
-                raise ValueError(f"no 'item' column, columns {parquet.schema_arrow.names}")
-            batch = next(parquet.iter_batches(batch_size=1, columns=["item"]), None)
-            first = decode_episode(batch.column(0)[0].as_py()) if batch is not None and batch.num_rows else None
+            stat = path.stat()
+            rows, first_spaces = _probe(path, stat.st_size, stat.st_mtime_ns)
         except Exception as e:  # pyarrow / msgpack raise many types for damaged files.
             raise _unreadable(path, e) from None
-        if first is None:
+        if not rows:
             raise ConfigError(f"{path}: holds no episodes")
-        for key, stored in spaces.items():
-            space = getattr(first, key)
+        for key, space in zip(("observation_space", "action_space"), first_spaces):
+            stored = _cached_space(meta[key])
             if space is not None and space != stored:
                 raise ConfigError(
                     f"{path}: episodes with {key} {one_line(space)}, but {d / METADATA_FILE} says "
                     f"{one_line(stored)} (a file from another dataset?)"
                 )
-        num_episodes += parquet.metadata.num_rows
+        num_episodes += rows
     if sorted(files) == sorted(d.rglob("*.parquet")) and num_episodes != meta["num_episodes"]:
         raise ConfigError(
             f"{d}: its parquet files hold {num_episodes} episodes but {METADATA_FILE} says "
             f"{meta['num_episodes']} (a file is missing or does not belong to this dataset)"
         )
+
+
+@functools.lru_cache(maxsize=None)
+def _probe(path: Path, size: int, mtime_ns: int):
+    """(rows, (observation_space, action_space) of the first episode) of one version of an episode
+    parquet file; cached, since every grid trial's validate() checks the same files."""
+    parquet = pq.ParquetFile(path)
+    if "item" not in parquet.schema_arrow.names:
+        raise ValueError(f"no 'item' column, columns {parquet.schema_arrow.names}")
+    batch = next(parquet.iter_batches(batch_size=1, columns=["item"]), None)
+    if batch is None or not batch.num_rows:
+        return 0, (None, None)
+    first = decode_episode(batch.column(0)[0].as_py())
+    return parquet.metadata.num_rows, (first.observation_space, first.action_space)
 
 
 def _unreadable(path: Path, error: Exception) -> ConfigError:
