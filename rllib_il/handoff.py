@@ -12,7 +12,9 @@ An experiment names where it starts::
 Only module weights are loaded (optimizer state starts fresh). RLlib's own restore crashes for
 offline algorithms and silently loads nothing across module classes (shared/DESIGN.md), so the
 load here checks names and shapes, checks that the learner and every env runner now hold exactly
-the checkpoint's weights, and fails loudly otherwise.
+the checkpoint's weights, and fails loudly otherwise. One renaming is made: a module whose value
+function shares the policy's encoder (MARWIL's) loads into one with separate actor and critic
+encoders (PPO's default) as that encoder in both, which computes the same functions.
 """
 
 import functools
@@ -25,11 +27,14 @@ from rllib_il.errors import ConfigError
 from rllib_il.experiments import lookup
 
 SPEC_KEYS = ("experiment", "metric", "mode", "trial")
+MODULES_DIR = Path("learner_group", "learner", "rl_module")
+SHARED_ENCODER = "encoder.encoder."
+SEPARATE_ENCODERS = ("encoder.actor_encoder.", "encoder.critic_encoder.")
 
 
 def checkpoint_modules(checkpoint: Path) -> Dict[str, Path]:
     """module id -> directory of its weights inside an Algorithm checkpoint."""
-    root = Path(checkpoint) / "learner_group" / "learner" / "rl_module"
+    root = Path(checkpoint) / MODULES_DIR
     return {p.name: p for p in sorted(root.glob("*")) if list(p.glob("module_state.*"))}
 
 
@@ -144,6 +149,17 @@ def _mismatches(target: dict, source: dict) -> list:
     return sorted(set(target) ^ set(source)) + shapes
 
 
+def _split_shared_encoder(target: dict, source: dict) -> dict:
+    """The source with its one encoder (`encoder.encoder.*`: the value function shares the policy's,
+    as MARWIL builds it) copied into both encoders of a target that has separate ones
+    (`encoder.actor_encoder.*`, `encoder.critic_encoder.*`: PPO's default). Both compute the same functions."""
+    shared = {k[len(SHARED_ENCODER):]: v for k, v in source.items() if k.startswith(SHARED_ENCODER)}
+    if not shared or not any(k.startswith(SEPARATE_ENCODERS[0]) for k in target):
+        return source
+    split = {prefix + k: v for prefix in SEPARATE_ENCODERS for k, v in shared.items()}
+    return {**{k: v for k, v in source.items() if not k.startswith(SHARED_ENCODER)}, **split}
+
+
 def _module_mapping(sources: Dict[str, Path], targets: list, checkpoint) -> Dict[str, str]:
     """target module id -> source module id (same ids, or the one module of each side)."""
     if set(sources) >= set(targets):
@@ -158,7 +174,7 @@ def _load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: st
     sources = checkpoint_modules(Path(checkpoint))
     loaded = {}
     for target, source in _module_mapping(sources, list(target_states), checkpoint).items():
-        new = saved_module_state(sources[source])
+        new = _split_shared_encoder(target_states[target], saved_module_state(sources[source]))
         problems = _mismatches(target_states[target], new)
         if problems:
             raise ConfigError(

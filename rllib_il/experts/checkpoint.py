@@ -10,9 +10,8 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_il.errors import ConfigError
 from rllib_il.experts.base import Expert
+from rllib_il.handoff import MODULES_DIR, checkpoint_modules
 from rllib_il.offline.dataset import one_line
-
-MODULES_DIR = Path("learner_group", "learner", "rl_module")
 
 
 class CheckpointExpert(Expert):
@@ -73,16 +72,16 @@ class CheckpointExpert(Expert):
 
 def load_module(checkpoint, module_id=None) -> RLModule:
     """The RLModule `module_id` of an Algorithm checkpoint (or of a single-module checkpoint)."""
-    modules_dir = Path(checkpoint).expanduser() / MODULES_DIR
-    if not modules_dir.is_dir():
-        raise ConfigError(f"checkpoint {checkpoint}: no {MODULES_DIR} inside (not an RLlib Algorithm checkpoint)")
-    found = sorted(p.name for p in modules_dir.iterdir() if p.is_dir())
+    modules = checkpoint_modules(Path(checkpoint).expanduser())
+    if not modules:
+        raise ConfigError(f"checkpoint {checkpoint}: no module weights in {MODULES_DIR} (not an RLlib Algorithm checkpoint)")
+    found = sorted(modules)
     if module_id is None:
         if len(found) != 1:
             raise ConfigError(f"checkpoint {checkpoint}: holds modules {found}; choose one with module_id")
         module_id = found[0]
-    if module_id not in found:
+    if module_id not in modules:
         raise ConfigError(f"checkpoint {checkpoint}: no module {module_id!r} (found {found})")
-    module = RLModule.from_checkpoint(modules_dir / module_id)
+    module = RLModule.from_checkpoint(modules[module_id])
     module.eval()
     return module
