@@ -72,10 +72,8 @@ def init_ray(address):
 
     if ray.is_initialized():
         return
-    if address:
-        ray.init(address=address, include_dashboard=False)
-    else:
-        ray.init(include_dashboard=False)
+    # Without --address a new local Ray starts, never a cluster some other job left running here.
+    ray.init(address=address or "local", include_dashboard=False)
 
 
 def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=False):
