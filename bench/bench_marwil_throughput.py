@@ -1,8 +1,9 @@
 """End-to-end training throughput of MARWIL_IL vs RLlib's MARWIL on the same data and config.
 
-    python bench/bench_marwil_throughput.py --input saved_experiences/cartpole [--iters 10]
+    python bench/bench_marwil_throughput.py --input saved_experiences/cartpole [--iters 10] [--runs memory stream rllib]
 
-Both algorithms train on the same episode dataset with the same network, batch size, updates per
+Each run (`--runs`: MARWIL_IL with the dataset in memory, MARWIL_IL streaming it through Ray Data,
+RLlib's MARWIL) trains on the same episode dataset with the same network, batch size, updates per
 iteration and beta. Samples/s = rows trained (learner `num_module_steps_trained_lifetime`) divided
 by the wall time of the `train()` calls (algorithm build excluded), so RLlib's Ray Data pipeline
 builds and rebuilds count, as they do in a real run.
@@ -18,6 +19,12 @@ from ray.rllib.utils.serialization import gym_space_from_dict
 
 from rllib_il.algorithms.marwil import MARWILILConfig
 from rllib_il.offline import dataset
+
+RUNS = {
+    "memory": ("MARWIL_IL in memory", lambda: MARWILILConfig().training(data_in_memory=True)),
+    "stream": ("MARWIL_IL streamed", lambda: MARWILILConfig().training(data_in_memory=False)),
+    "rllib": ("RLlib MARWIL", MARWILConfig),
+}
 
 
 def configure(config, args, spaces):
@@ -58,21 +65,25 @@ def main():
     p.add_argument("--beta", type=float, default=1.0)
     p.add_argument("--num-cpus", type=int, default=4,
                    help="logical CPUs for Ray; with 2, RLlib's Ray Data pre-learner actors wait forever")
+    p.add_argument("--runs", nargs="+", choices=RUNS, default=["memory", "rllib"],
+                   help="memory / stream: MARWIL_IL with data_in_memory true / false; rllib: RLlib's MARWIL")
     args = p.parse_args()
     metadata = dataset.read_metadata(args.input)
     spaces = [gym_space_from_dict(metadata[k]) for k in ("observation_space", "action_space")]
     ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
+    rates = {}
     try:
-        ours = samples_per_second(configure(MARWILILConfig(), args, spaces), args.iters)
-        print(f"MARWIL_IL: {ours:,.0f} samples/s", flush=True)
-        rllib = samples_per_second(configure(MARWILConfig(), args, spaces), args.iters)
-        print(f"RLlib MARWIL: {rllib:,.0f} samples/s", flush=True)
+        for run in args.runs:
+            rates[run] = samples_per_second(configure(RUNS[run][1](), args, spaces), args.iters)
+            print(f"{RUNS[run][0]}: {rates[run]:,.0f} samples/s", flush=True)
     finally:
         ray.shutdown()
-    print(f"| dataset | batch x updates | MARWIL_IL samples/s | RLlib MARWIL samples/s | speed-up |")
-    print(f"|---|---|---|---|---|")
+    print("| dataset | batch x updates | " + " | ".join(f"{RUNS[run][0]} samples/s" for run in rates) + " |")
+    print("|---|---|" + "---|" * len(rates))
     print(f"| {args.input} ({metadata['num_steps']} steps) | {args.batch_size} x {args.updates} | "
-          f"{ours:,.0f} | {rllib:,.0f} | {ours / rllib:.1f}x |")
+          + " | ".join(f"{rate:,.0f}" for rate in rates.values()) + " |")
+    if {"memory", "rllib"} <= set(rates):
+        print(f"speed-up in memory / RLlib: {rates['memory'] / rates['rllib']:.1f}x")
 
 
 if __name__ == "__main__":

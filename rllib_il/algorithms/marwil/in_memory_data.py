@@ -8,6 +8,7 @@ are split into train / validation, and minibatches are numpy slices handed strai
 """
 
 from dataclasses import dataclass
+from typing import Tuple
 
 import numpy as np
 from ray.rllib.core.columns import Columns
@@ -34,12 +35,14 @@ class EpisodeArrays:
     @classmethod
     def from_episodes(cls, episodes, gamma: float) -> "EpisodeArrays":
         """Concatenate complete episodes; returns are recomputed from the rewards (stored columns
-        such as `return_to_go` are not trusted)."""
+        such as `return_to_go` are not trusted). Observations and actions take their space's dtype
+        (e.g. float64 observations of a float32 Box are cast), so every episode's rows agree."""
         columns = {k: [] for k in ("obs", "actions", "rewards", "returns", "behaviour_logp")}
         for episode in episodes:
             rewards = np.asarray(episode.get_rewards(), dtype=np.float32)
-            columns["obs"].append(np.asarray(episode.get_observations()[:-1]))
-            columns["actions"].append(np.asarray(episode.get_actions()))
+            obs_dtype, action_dtype = (getattr(s, "dtype", None) for s in (episode.observation_space, episode.action_space))
+            columns["obs"].append(np.asarray(episode.get_observations()[:-1], dtype=obs_dtype))
+            columns["actions"].append(np.asarray(episode.get_actions(), dtype=action_dtype))
             columns["rewards"].append(rewards)
             columns["returns"].append(discounted_return_to_go(rewards, gamma))
             # Deterministic experts store logp 0.0; datasets without the column are taken as such.
@@ -70,6 +73,27 @@ class EpisodeArrays:
         }
 
 
+def split_episodes(num_episodes: int, config) -> Tuple[np.random.Generator, np.ndarray, np.ndarray]:
+    """(rng seeded by `config.seed`, validation episode indices, train episode indices): the first
+    round(validation_fraction * N) episodes of a seeded permutation (at least 1, at most N - 1) are
+    held out. The rng then draws the minibatches."""
+    if not num_episodes:
+        raise ConfigError(f"input {config.input_}: the dataset holds no episodes")
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(num_episodes)
+    num_validation = 0
+    if config.validation_fraction > 0:
+        if num_episodes < 2:
+            raise ConfigError(f"input {config.input_}: validation_fraction > 0 needs at least 2 episodes")
+        num_validation = min(max(1, round(config.validation_fraction * num_episodes)), num_episodes - 1)
+    return rng, order[:num_validation], order[num_validation:]
+
+
+def check_complete(episodes, inputs) -> None:
+    if not all(e.is_done for e in episodes):
+        raise ConfigError(f"input {inputs}: every episode must be complete (terminated or truncated)")
+
+
 class InMemoryOfflineData(OfflineData):
     """Drop-in for RLlib's `OfflineData` (same constructor) holding the whole dataset in memory.
 
@@ -81,22 +105,10 @@ class InMemoryOfflineData(OfflineData):
         inputs = config.input_
         self.metadata = dataset.read_metadata(inputs)
         episodes = dataset.read_episodes(inputs)[: config.max_episodes]
-        if not episodes:
-            raise ConfigError(f"input {inputs}: the dataset holds no episodes")
-        if not all(e.is_done for e in episodes):
-            raise ConfigError(f"input {inputs}: every episode must be complete (terminated or truncated)")
-        rng = np.random.default_rng(config.seed)
-        order = rng.permutation(len(episodes))
-        num_validation = 0
-        if config.validation_fraction > 0:
-            if len(episodes) < 2:
-                raise ConfigError(f"input {inputs}: validation_fraction > 0 needs at least 2 episodes")
-            num_validation = min(max(1, round(config.validation_fraction * len(episodes))), len(episodes) - 1)
-            self.validation = EpisodeArrays.from_episodes([episodes[i] for i in order[:num_validation]], config.gamma)
-        else:
-            self.validation = None
-        self.train = EpisodeArrays.from_episodes([episodes[i] for i in order[num_validation:]], config.gamma)
-        self.rng = rng
+        self.rng, validation, train = split_episodes(len(episodes), config)
+        check_complete(episodes, inputs)
+        self.validation = EpisodeArrays.from_episodes([episodes[i] for i in validation], config.gamma) if len(validation) else None
+        self.train = EpisodeArrays.from_episodes([episodes[i] for i in train], config.gamma)
         self._permutation = np.empty(0, dtype=np.int64)
 
     def sample(self, num_samples: int) -> dict:

@@ -6,8 +6,8 @@ Registered with Tune as `MARWIL_IL`, beside RLlib's own `MARWIL` and `BC`. Diffe
   targets from the initial value net, see DESIGN.md);
 - `beta` is a float or a piecewise-linear schedule [[t0, v0], [t1, v1], ...] over t = samples
   trained so far (env steps sampled when mixing); beta = 0 is behaviour cloning;
-- datasets are loaded once into memory (`InMemoryOfflineData`) and minibatches go straight to the
-  learners (no Ray Data stalls);
+- datasets that fit in memory are loaded once (`InMemoryOfflineData`), larger ones stream through
+  Ray Data (`StreamingOfflineData`, `data_in_memory`); minibatches go straight to the learners;
 - every iteration reports train / validation action accuracy, policy loss, entropy, and per-decision
   IS / WIS estimates on the held-out episodes;
 - `expert_fraction` < 1 is mixed MARWIL (Phase 2): env runners sample complete episodes with the
@@ -16,7 +16,7 @@ Registered with Tune as `MARWIL_IL`, beside RLlib's own `MARWIL` and `BC`. Diffe
 """
 
 import numbers
-from typing import Optional
+from typing import Optional, Union
 
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
@@ -41,8 +41,9 @@ from ray.rllib.utils.metrics import (
 )
 from typing_extensions import Self
 
-from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays, InMemoryOfflineData
+from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays
 from rllib_il.algorithms.marwil.mixing import mix_minibatches, rows_per_minibatch
+from rllib_il.algorithms.marwil.streaming_data import StreamingOfflineData, offline_data_class
 from rllib_il.errors import ConfigError
 from rllib_il.offline import dataset
 
@@ -75,8 +76,8 @@ def check_beta(beta) -> None:
 
 
 class MARWILILConfig(MARWILConfig):
-    """MARWILConfig whose `beta` may be a schedule, plus `validation_fraction`, `max_episodes` and
-    `expert_fraction` (< 1: mixed MARWIL with env runners).
+    """MARWILConfig whose `beta` may be a schedule, plus `validation_fraction`, `max_episodes`,
+    `data_in_memory` and `expert_fraction` (< 1: mixed MARWIL with env runners).
 
     .. testcode::
 
@@ -95,7 +96,8 @@ class MARWILILConfig(MARWILConfig):
         self.max_episodes = None
         # RLlib's default rate 1e-8 freezes c at sqrt(100) = 10 whatever the returns' scale.
         self.moving_average_sqd_adv_norm_update_rate = 0.01
-        self.offline_data_class = InMemoryOfflineData
+        # "auto", True or False; validate() sets `offline_data_class` from it.
+        self.data_in_memory = "auto"
         self.train_batch_size_per_learner = 512
         self.dataset_num_iters_per_learner = 20
         self.lr = 5e-4
@@ -110,6 +112,7 @@ class MARWILILConfig(MARWILConfig):
         *,
         validation_fraction: Optional[float] = NotProvided,
         max_episodes: Optional[int] = NotProvided,
+        data_in_memory: Optional[Union[str, bool]] = NotProvided,
         expert_fraction: Optional[float] = NotProvided,
         **kwargs,
     ) -> Self:
@@ -124,6 +127,9 @@ class MARWILILConfig(MARWILConfig):
                 and IS/WIS estimates (0.0 disables them; at least one episode when > 0).
             max_episodes: Use only the first N episodes of the dataset (in stored order), e.g. to
                 learn from 3 demonstrations; None uses all.
+            data_in_memory: True loads the dataset into memory (`InMemoryOfflineData`), False
+                streams it through Ray Data (`StreamingOfflineData`), "auto" (default) loads it
+                when 4x its uncompressed parquet size fits in half of the available memory.
             expert_fraction: Share of expert rows in every minibatch. 1.0 (default) trains on the
                 dataset only; below 1.0 the env runners sample complete episodes each iteration
                 with the current policy and fill the rest of every minibatch (mixed MARWIL,
@@ -134,6 +140,8 @@ class MARWILILConfig(MARWILConfig):
             self.validation_fraction = validation_fraction
         if max_episodes is not NotProvided:
             self.max_episodes = max_episodes
+        if data_in_memory is not NotProvided:
+            self.data_in_memory = data_in_memory
         if expert_fraction is not NotProvided:
             self.expert_fraction = expert_fraction
         return self
@@ -168,11 +176,14 @@ class MARWILILConfig(MARWILConfig):
             raise ConfigError(f"{NAME} config validation_fraction={self.validation_fraction!r}: must be in [0, 1)")
         if self.max_episodes is not None and (not isinstance(self.max_episodes, int) or self.max_episodes < 1):
             raise ConfigError(f"{NAME} config max_episodes={self.max_episodes!r}: must be a positive integer or None")
+        if not (self.data_in_memory == "auto" or isinstance(self.data_in_memory, bool)):
+            raise ConfigError(f"{NAME} config data_in_memory={self.data_in_memory!r}: must be 'auto', true or false")
         if not self.is_offline:
             raise ConfigError(f"{NAME} config input={self.input_!r}: name a saved_experiences dataset")
         if len(self.policies) > 1:
             raise ConfigError(f"{NAME} config policies={sorted(self.policies)}: trains exactly one (shared) module")
         metadata = dataset.read_metadata(self.input_)  # ConfigError for missing / unreadable data
+        self.offline_data_class = offline_data_class(self)
         if self.observation_space is None and self.action_space is None:
             # Without evaluation env runners RLlib needs spaces: the dataset declares its own.
             self.observation_space = gym_space_from_dict(metadata["observation_space"])
@@ -202,7 +213,7 @@ class MARWILILConfig(MARWILConfig):
 
 
 class MARWILIL(MARWIL):
-    """Offline MARWIL / BC on in-memory episodes (see module docstring)."""
+    """Offline MARWIL / BC on whole episodes, in memory or streamed (see module docstring)."""
 
     @classmethod
     @override(MARWIL)
@@ -278,6 +289,12 @@ class MARWILIL(MARWIL):
             window=1,
         )
         return mix_minibatches(expert, simulation.batch(rows), num_minibatches)
+
+    @override(MARWIL)
+    def cleanup(self) -> None:
+        if isinstance(self.offline_data, StreamingOfflineData):
+            self.offline_data.stop()
+        super().cleanup()
 
     def _sync_env_runner_weights(self) -> None:
         for group in (self.env_runner_group, self.eval_env_runner_group):
