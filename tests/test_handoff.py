@@ -164,8 +164,7 @@ def test_bc_then_ppo_on_cartpole(ray_session, tmp_path, capsys):
 
 def test_bc_then_ppo_on_flatland(ray_session, tmp_path, capsys):
     """Every agent maps to module `shared` in both phases; without a metric the last checkpoint is taken."""
-    # One file of the seven: reading the demonstrations is the slow part of a short Phase 1. (Phase 1
-    # also evaluates: MARWIL_IL on flatland_sparse without an evaluation env fails to build.)
+    # One file of the seven: reading the demonstrations is the slow part of a short Phase 1.
     data = ROOT / "saved_experiences/flatland_small_v0/episodes-00000.parquet"
     chosen, _, bc, other, ppo = bc_to_ppo(
         tmp_path, capsys, "flatland_sparse", "{experiment: bc}", "shared", data,

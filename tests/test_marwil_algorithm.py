@@ -178,8 +178,8 @@ def test_mixed_marwil_samples_the_env_and_mixes_at_the_set_ratio(ray_session, ca
         algo.stop()
 
 
-def test_flatland_shared_module_trains_and_drives_every_agent(ray_session, tmp_path):
-    from rllib_il.envs import map_to_shared
+@pytest.fixture(scope="module")
+def flatland_data(tmp_path_factory):
     from rllib_il.envs.flatland.env import FlatlandEnv
 
     env = FlatlandEnv({"preset": "small_v0", "seed": 0})
@@ -194,14 +194,33 @@ def test_flatland_shared_module_trains_and_drives_every_agent(ray_session, tmp_p
             ep.add_env_step(obs_space.sample(), int(rng.integers(5)), 0.0, terminated=t == 19,
                             extra_model_outputs={"action_logp": 0.0})
         episodes.append(ep.to_numpy())
-    data = write(tmp_path / "flatland", episodes, "flatland_sparse", obs_space, act_space, SHARED_MODULE_ID)
-    config = (
+    return write(tmp_path_factory.mktemp("data") / "flatland", episodes, "flatland_sparse", obs_space, act_space, SHARED_MODULE_ID)
+
+
+def flatland_config(data):
+    from rllib_il.envs import map_to_shared
+
+    return (
         MARWILILConfig()
         .environment("flatland_sparse", env_config={"preset": "small_v0", "seed": 0})
         .multi_agent(policies={SHARED_MODULE_ID}, policy_mapping_fn=map_to_shared)
         .training(beta=0.5, train_batch_size_per_learner=32, validation_fraction=0.25)
         .offline_data(input_=data, dataset_num_iters_per_learner=2)
-        .evaluation(evaluation_interval=1, evaluation_duration=1, evaluation_num_env_runners=0)
+    )
+
+
+def test_flatland_trains_without_evaluation_env_runners(ray_session, flatland_data):
+    algo = flatland_config(flatland_data).build_algo()  # spaces then come from the dataset, per agent
+    try:
+        assert algo.eval_env_runner_group is None and algo.env_runner_group is None
+        assert np.isfinite(algo.train()["learners"][SHARED_MODULE_ID]["policy_loss"])
+    finally:
+        algo.stop()
+
+
+def test_flatland_shared_module_trains_and_drives_every_agent(ray_session, flatland_data):
+    config = flatland_config(flatland_data).evaluation(
+        evaluation_interval=1, evaluation_duration=1, evaluation_num_env_runners=0
     )
     algo = config.build_algo()
     try:

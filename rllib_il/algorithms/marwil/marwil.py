@@ -18,6 +18,7 @@ Registered with Tune as `MARWIL_IL`, beside RLlib's own `MARWIL` and `BC`. Diffe
 import numbers
 from typing import Optional, Union
 
+import gymnasium as gym
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.algorithms.marwil.marwil import MARWIL, MARWILConfig
@@ -26,6 +27,7 @@ from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 from ray.rllib.env.env_context import EnvContext
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+from ray.rllib.policy.policy import PolicySpec
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.checkpoints import Checkpointable
@@ -185,27 +187,45 @@ class MARWILILConfig(MARWILConfig):
         metadata = dataset.read_metadata(self.input_)  # ConfigError for missing / unreadable data
         self.offline_data_class = offline_data_class(self)
         if self.observation_space is None and self.action_space is None:
-            # Without evaluation env runners RLlib needs spaces: the dataset declares its own.
+            # Without env runners RLlib takes the spaces from the config: the dataset declares the
+            # module's; a multi-agent env's are dicts over its agents, all mapped to that module.
             self.observation_space = gym_space_from_dict(metadata["observation_space"])
             self.action_space = gym_space_from_dict(metadata["action_space"])
+            if self.is_multi_agent:
+                module_spaces = (self.observation_space, self.action_space)
+                self.policies = {self.trained_module_id: PolicySpec(None, *module_spaces, None)}
+                agents = self.env_agents()
+                self.observation_space = gym.spaces.Dict({agent: module_spaces[0] for agent in agents})
+                self.action_space = gym.spaces.Dict({agent: module_spaces[1] for agent in agents})
         if not self.in_evaluation:
             dataset.check_spaces(metadata, *self.env_spaces(), where=f"{NAME} input {self.input_} (env {self.env})")
         AlgorithmConfig.validate(self)
+
+    def _with_env(self, function):
+        _, env_creator = Algorithm._get_env_id_and_creator(self.env, self)
+        env = env_creator(EnvContext(self.env_config, worker_index=0))
+        try:
+            return function(env)
+        finally:
+            env.close()
+
+    def env_agents(self) -> list:
+        """The possible agents of the configured multi-agent env."""
+        return self._with_env(lambda env: list(env.possible_agents))
 
     def env_spaces(self):
         """(observation_space, action_space) of the trained module in the configured env (every
         agent of a multi-agent env maps to that one module)."""
         if self.env is None:
             return self.observation_space, self.action_space
-        _, env_creator = Algorithm._get_env_id_and_creator(self.env, self)
-        env = env_creator(EnvContext(self.env_config, worker_index=0))
-        try:
+
+        def spaces(env):
             if isinstance(env, MultiAgentEnv):
                 agent = env.possible_agents[0]
                 return env.get_observation_space(agent), env.get_action_space(agent)
             return env.observation_space, env.action_space
-        finally:
-            env.close()
+
+        return self._with_env(spaces)
 
     @property
     def trained_module_id(self) -> str:
