@@ -63,5 +63,4 @@ def test_flatland_small_v0_percentage_arrived(ray_session, beta, seed):
     arrived = evaluation["percentage_complete"]
     print(f"flatland small_v0 beta {beta} seed {seed}: {100 * arrived:.1f} % arrived over {evaluation['num_episodes']} "
           f"episodes; val accuracy {result['validation']['action_accuracy']:.3f}")
-    if beta == 0:
-        assert arrived >= 0.8
+    assert arrived >= (0.8 if beta == 0 else 0.5)  # goal for BC; the 2020 baselines' "> 50 %" otherwise
