@@ -186,7 +186,10 @@ class MARWILILConfig(MARWILConfig):
             raise ConfigError(f"{NAME} config policies={sorted(self.policies)}: trains exactly one (shared) module")
         metadata = dataset.read_metadata(self.input_)  # ConfigError for missing / unreadable data
         self.offline_data_class = offline_data_class(self)
-        if self.observation_space is None and self.action_space is None:
+        spaces_from_data = self.observation_space is None and self.action_space is None
+        needs_env = not self.in_evaluation or (spaces_from_data and self.is_multi_agent)
+        env = self.env_facts() if self.env is not None and needs_env else None
+        if spaces_from_data:
             # Without env runners RLlib takes the spaces from the config: the dataset declares the
             # module's; a multi-agent env's are dicts over its agents, all mapped to that module.
             self.observation_space = gym_space_from_dict(metadata["observation_space"])
@@ -194,38 +197,26 @@ class MARWILILConfig(MARWILConfig):
             if self.is_multi_agent:
                 module_spaces = (self.observation_space, self.action_space)
                 self.policies = {self.trained_module_id: PolicySpec(None, *module_spaces, None)}
-                agents = self.env_agents()
-                self.observation_space = gym.spaces.Dict({agent: module_spaces[0] for agent in agents})
-                self.action_space = gym.spaces.Dict({agent: module_spaces[1] for agent in agents})
+                self.observation_space = gym.spaces.Dict({agent: module_spaces[0] for agent in env[2]})
+                self.action_space = gym.spaces.Dict({agent: module_spaces[1] for agent in env[2]})
         if not self.in_evaluation:
-            dataset.check_spaces(metadata, *self.env_spaces(), where=f"{NAME} input {self.input_} (env {self.env})")
+            spaces = env[:2] if env is not None else (self.observation_space, self.action_space)
+            dataset.check_spaces(metadata, *spaces, where=f"{NAME} input {self.input_} (env {self.env})")
         AlgorithmConfig.validate(self)
 
-    def _with_env(self, function):
+    def env_facts(self):
+        """(observation_space, action_space, agents) of the configured env, built once: the spaces of
+        the trained module (every agent of a multi-agent env maps to it) and the env's possible
+        agents (None for a single-agent env)."""
         _, env_creator = Algorithm._get_env_id_and_creator(self.env, self)
         env = env_creator(EnvContext(self.env_config, worker_index=0))
         try:
-            return function(env)
-        finally:
-            env.close()
-
-    def env_agents(self) -> list:
-        """The possible agents of the configured multi-agent env."""
-        return self._with_env(lambda env: list(env.possible_agents))
-
-    def env_spaces(self):
-        """(observation_space, action_space) of the trained module in the configured env (every
-        agent of a multi-agent env maps to that one module)."""
-        if self.env is None:
-            return self.observation_space, self.action_space
-
-        def spaces(env):
             if isinstance(env, MultiAgentEnv):
                 agent = env.possible_agents[0]
-                return env.get_observation_space(agent), env.get_action_space(agent)
-            return env.observation_space, env.action_space
-
-        return self._with_env(spaces)
+                return env.get_observation_space(agent), env.get_action_space(agent), list(env.possible_agents)
+            return env.observation_space, env.action_space, None
+        finally:
+            env.close()
 
     @property
     def trained_module_id(self) -> str:
