@@ -1,7 +1,7 @@
 """Scale-out on a real multi-node Ray cluster on this machine (ray.cluster_utils.Cluster).
 
-The head has no CPU and three worker nodes one CPU each, so Ray must spread Ape-X env runners
-over nodes. Checked: runners land on different nodes and train; a killed env runner is restarted
+The head has no CPU and three worker nodes one CPU each; each Ape-X env runner asks for one CPU,
+so Ray must spread them over nodes. Checked: runners land on different nodes and train; a killed env runner is restarted
 and the loss shows in the metrics; `train_imitate.py --address` joins the cluster.
 Each check runs in its own interpreter: Ray allows one cluster connection per process.
 """
@@ -33,6 +33,7 @@ from rllib_il.experiments import default_config, load_all
 
 [exp] = load_all([sys.argv[2]], dry_run=True, num_env_runners=2)
 config = default_config(exp.run).update_from_dict(exp.trials[0]["config"])
+config.env_runners(num_cpus_per_env_runner=1)  # the file's 0.5 would let two runners share a node
 config.fault_tolerance(delay_between_env_runner_restarts_s=1.0)
 algo = config.build()
 node_of = lambda runner: ray.get_runtime_context().get_node_id()
