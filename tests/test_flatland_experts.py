@@ -62,3 +62,27 @@ def test_experts_are_registered(expert_name):
 
     env = FlatlandEnv({})
     assert run_episode(env, make_expert(expert_name, env), seed=0)["episode_length"] > 0
+
+
+def test_planner_replans_when_another_policy_moved_the_trains(monkeypatch):
+    """DAgger: random actions for 15 steps push trains off their routes; the planner must still
+    label every agent with a valid action (replanning from the current state) and, acting alone
+    afterwards, bring every train home on seed 6."""
+    plans = []
+    plan = FlatlandPlannerExpert._plan
+    monkeypatch.setattr(FlatlandPlannerExpert, "_plan", lambda self: plans.append(1) or plan(self))
+    env = FlatlandEnv({})
+    expert = FlatlandPlannerExpert(env)
+    rng = np.random.default_rng(6)
+    obs, _ = env.reset(seed=6)
+    expert.reset(env, obs)
+    for step in range(1000):
+        actions, _ = expert.act(obs)
+        assert set(actions) == set(obs) and all(env.get_action_space(aid).contains(a) for aid, a in actions.items())
+        if step < 15:
+            actions = {aid: int(rng.integers(5)) for aid in obs}
+        obs, _, terminateds, truncateds, _ = env.step(actions)
+        if terminateds["__all__"] or truncateds["__all__"]:
+            break
+    assert len(plans) > 1  # small_v0 has no breakdowns: every replan was a train off its route
+    assert env.episode_metrics()["percentage_complete"] == 1.0

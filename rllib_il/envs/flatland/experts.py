@@ -6,7 +6,7 @@ from flatland.envs.rail_env_action import RailEnvActions
 from flatland.envs.rail_env_policies import ShortestPathPolicy
 from flatland.envs.step_utils.states import TrainState
 
-from rllib_il.envs.flatland.planner import VisitOrderExecutor, plan_routes
+from rllib_il.envs.flatland.planner import OffRoute, VisitOrderExecutor, plan_routes
 from rllib_il.experts.base import Expert
 
 
@@ -14,8 +14,10 @@ class FlatlandPlannerExpert(Expert):
     """Plans every train's route at reset (space-time A* with cell reservations) and executes the
     routes in per-cell visit order, which cannot deadlock (see planner.py). When a train breaks
     down, it replans from the current state and keeps the new routes if they route every train on
-    the map and at least as many trains as before. Deterministic: logp 0.
-    `planning_seconds` sums the planning time of the current episode."""
+    the map and at least as many trains as before. When another policy has moved trains off their
+    routes (DAgger: the planner labels the states a learned policy visits), it plans again from the
+    current state. Deterministic: logp 0. `planning_seconds` sums the planning time of the current
+    episode."""
 
     def reset(self, env, obs) -> None:
         self.env = env
@@ -24,11 +26,19 @@ class FlatlandPlannerExpert(Expert):
         self._breakdowns = self._count_breakdowns()
 
     def act(self, obs):
+        try:
+            actions = self._actions(obs)
+        except OffRoute:
+            self.executor = self._plan()
+            actions = self._actions(obs)
+        return actions, {aid: 0.0 for aid in obs}
+
+    def _actions(self, obs) -> dict:
         self.executor.update()
         if self._count_breakdowns() > self._breakdowns:
             self._breakdowns = self._count_breakdowns()
             self._replan()
-        return {aid: self.executor.action(int(aid)).value for aid in obs}, {aid: 0.0 for aid in obs}
+        return {aid: self.executor.action(int(aid)).value for aid in obs}
 
     def _plan(self) -> VisitOrderExecutor:
         start = time.perf_counter()

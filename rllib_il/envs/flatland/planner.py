@@ -26,6 +26,11 @@ OFF_MAP = None
 TURNS = (RailEnvActions.MOVE_FORWARD, RailEnvActions.MOVE_LEFT, RailEnvActions.MOVE_RIGHT)
 
 
+class OffRoute(RuntimeError):
+    """A train is not where its route says: someone else moved it (e.g. a learned policy acting
+    while the planner labels, as in DAgger). The routes must be planned again from the current state."""
+
+
 @dataclass
 class Visit:
     cell: tuple
@@ -196,20 +201,29 @@ class VisitOrderExecutor:
             queue.sort()
             for (_, h0, i0), (_, h1, i1) in zip(queue, queue[1:]):
                 self._previous[(h1, i1)] = (h0, i0)
+        # trains already on the map that the planner could not route: left alone, not off their route
+        self._unrouted = {h for h, v in routes.items() if v is None and rail_env.agents[h].state.is_on_map_state()}
 
     def update(self) -> None:
+        """Advances every train's progress along its route. Raises OffRoute when a train is not on
+        the rest of its route, is on the map without one, or entered a cell before the train
+        planned before it there (none of which happens while only this executor acts)."""
         for h, visits in self.routes.items():
             agent = self.rail_env.agents[h]
-            if visits is None or agent.state.is_off_map_state():
+            if agent.state.is_off_map_state() or (visits is None and h in self._unrouted):
                 continue
             if agent.state == TrainState.DONE:
-                self.progress[h] = len(visits)
+                self.progress[h] = len(visits or [])
                 continue
             cell = agent.current_configuration[0]
-            i = max(self.progress[h], 0)
-            while visits[i].cell != cell:
-                i += 1  # IndexError here means the train left its route: a bug, not a delay
+            rest = range(max(self.progress[h], 0), len(visits or []))
+            i = next((i for i in rest if visits[i].cell == cell), None)
+            if i is None:
+                raise OffRoute(f"train {h}: cell {cell} is not on the rest of its route")
             self.progress[h] = i
+        for h, i in self.progress.items():
+            if i >= 0 and self.rail_env.agents[h].state.is_on_map_state() and not self.may_enter(h, i):
+                raise OffRoute(f"train {h}: entered visit {i} before the train planned before it")
 
     def may_enter(self, handle: int, visit: int) -> bool:
         before = self._previous.get((handle, visit))
@@ -230,4 +244,4 @@ class VisitOrderExecutor:
             moved = self.rail_env.rail.apply_action_independent(action, agent.current_configuration)
             if moved is not None and moved[0] == target:
                 return action
-        raise RuntimeError(f"train {handle}: no action leads from {agent.current_configuration} to {target}")
+        raise OffRoute(f"train {handle}: no action leads from {agent.current_configuration} to {target}")
