@@ -3,6 +3,9 @@
     python -m rllib_il.record --env CartPole-v1 --expert cartpole --episodes 50 --out saved_experiences/cartpole
     python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
         --episodes 100 --out saved_experiences/flatland_small_v0 --num-workers 2
+    # DAgger: the planner labels the states a trained policy visits
+    python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \
+        --act-with CHECKPOINT --expert-prob 0.0 --episodes 100 --seed 100000 --out DIR
 """
 
 import argparse
@@ -22,6 +25,10 @@ def parse_args(argv=None):
     parser.add_argument("--expert", required=True, help="name in rllib_il.experts.EXPERTS")
     parser.add_argument("--expert-config", help="JSON object of expert options (e.g. {\"explore\": true})")
     parser.add_argument("--checkpoint", help="RLlib checkpoint directory for --expert checkpoint")
+    parser.add_argument("--act-with", metavar="CHECKPOINT",
+                        help="DAgger: step the env with this checkpoint's greedy policy; the expert only labels")
+    parser.add_argument("--expert-prob", type=float, metavar="P",
+                        help="with --act-with: per agent and step, fly the expert's action with probability P (default 0)")
     parser.add_argument("--episodes", type=int, required=True, help="number of env episodes")
     parser.add_argument("--out", required=True, help="dataset directory, e.g. saved_experiences/<name>")
     parser.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED + i")
@@ -56,9 +63,10 @@ def main(argv=None) -> int:
         summary = record_dataset(
             args.env, args.expert, args.episodes, args.out, env_config, expert_config,
             seed=args.seed, num_workers=args.num_workers, overwrite=args.overwrite,
-            progress=not args.no_progress,
+            progress=not args.no_progress, act_with=args.act_with, expert_prob=args.expert_prob,
         )
-        Console().print(stats_table(summary, f"{args.expert} on {args.env} -> {args.out}"))
+        acting = f" (trajectories of {args.act_with}, labels by {args.expert})" if args.act_with else ""
+        Console().print(stats_table(summary, f"{args.expert} on {args.env} -> {args.out}{acting}"))
         if args.render_gif:
             render_gif(args.env, env_config, args.expert, expert_config, args.seed, args.render_gif)
     except KeyboardInterrupt:

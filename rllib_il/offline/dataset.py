@@ -66,12 +66,8 @@ def read_metadata(inputs: Inputs) -> dict:
     given whole must hold the number of episodes its metadata states (no file missing or added).
     Several datasets must share env and spaces; their counts and seeds are summed / concatenated.
     """
-    files_of = {}
-    for file in resolve_input_files(inputs):
-        files_of.setdefault(_dataset_dir(file), []).append(file)
     merged = None
-    for d, files in files_of.items():
-        meta = _load_metadata(d / METADATA_FILE)
+    for d, (meta, files) in _datasets(inputs).items():
         _check_files(d, files, meta)
         if merged is None:
             merged = dict(meta, seeds=list(meta.get("seeds", [])))
@@ -83,6 +79,19 @@ def read_metadata(inputs: Inputs) -> dict:
         merged["num_steps"] += meta["num_steps"]
         merged["seeds"] += meta.get("seeds", [])
     return merged
+
+
+def datasets_metadata(inputs: Inputs) -> dict:
+    """{dataset directory: its own metadata.json} for the datasets holding the input files (unmerged:
+    keys such as "expert" or "dagger" may differ between them; files not checked)."""
+    return {d: meta for d, (meta, _) in _datasets(inputs).items()}
+
+
+def _datasets(inputs: Inputs) -> dict:
+    files_of = {}
+    for file in resolve_input_files(inputs):
+        files_of.setdefault(_dataset_dir(file), []).append(file)
+    return {d: (_load_metadata(d / METADATA_FILE), files) for d, files in files_of.items()}
 
 
 def _load_metadata(path: Path) -> dict:

@@ -4,11 +4,18 @@ Each env episode becomes one `SingleAgentEpisode` (single-agent envs) or one per
 envs, `agent_id` set and `module_id` = the shared module), every step carrying
 `extra_model_outputs["action_logp"]` and `["return_to_go"]` (the undiscounted sum of the rewards from
 that step to the episode end, G_t = sum_{k >= t} r_k).
+
+DAgger (Ross, Gordon & Bagnell 2011, arXiv 1011.0686): with an acting policy (`act_with`, a
+checkpoint), the expert only labels. At every step it is asked for its action at the current
+observation, which is what the dataset stores, while the env is stepped with the acting policy's
+greedy action, except, per agent and step with probability `expert_prob` (DAgger's beta_i), with the
+expert's own. Observations and rewards are those of the acting trajectory.
 """
 
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import gymnasium as gym
@@ -23,6 +30,8 @@ from rllib_il.envs import ENVS
 from rllib_il.errors import ConfigError
 from rllib_il.experts import make_expert
 from rllib_il.offline.dataset import build_episode, check_output_dir, spaces_metadata, write_dataset
+
+DAGGER_SEED_SALT = 0xDA66E2  # the expert_prob draws of episode `seed` use default_rng([seed, salt])
 
 
 @dataclass
@@ -108,13 +117,22 @@ class _AgentTrack:
         )
 
 
-def rollout(env, expert, seed: int) -> Tuple[List[SingleAgentEpisode], EpisodeStats]:
-    """Run one env episode with `expert` from `env.reset(seed=seed)`; returns its stored episodes."""
+def rollout(
+    env, expert, seed: int, actor=None, expert_prob: float = 0.0
+) -> Tuple[List[SingleAgentEpisode], EpisodeStats]:
+    """Run one env episode from `env.reset(seed=seed)`; returns its stored episodes.
+
+    The stored actions are the expert's; the env is stepped with them, or, given an `actor`, with
+    the actor's except per agent and step with probability `expert_prob` (draws seeded by `seed`)."""
     multi_agent = isinstance(env, MultiAgentEnv)
     as_dict = (lambda x: x) if multi_agent else (lambda x: {None: x})
-    expert.seed(seed)
+    rng = np.random.default_rng([seed, DAGGER_SEED_SALT])
+    policies = [p for p in (expert, actor) if p is not None]
+    for policy in policies:
+        policy.seed(seed)
     obs, _ = env.reset(seed=seed)
-    expert.reset(env, obs)
+    for policy in policies:
+        policy.reset(env, obs)
     tracks: Dict[object, _AgentTrack] = {aid: _AgentTrack(o) for aid, o in as_dict(obs).items()}
     episode_return, length = 0.0, 0
     while True:
@@ -124,6 +142,9 @@ def rollout(env, expert, seed: int) -> Tuple[List[SingleAgentEpisode], EpisodeSt
         for aid, action in actions.items():
             tracks[aid].actions.append(action)
             tracks[aid].logps.append(logps[aid])
+        if actor is not None:
+            acted = as_dict(actor.act(acting if multi_agent else obs)[0])
+            actions = {aid: a if rng.random() < expert_prob else acted[aid] for aid, a in actions.items()}
         obs, rewards, terminateds, truncateds, _ = env.step(actions if multi_agent else actions[None])
         length += 1
         if not multi_agent:
@@ -158,17 +179,32 @@ def rollout(env, expert, seed: int) -> Tuple[List[SingleAgentEpisode], EpisodeSt
     return episodes, EpisodeStats(seed, float(episode_return), length, metrics.get("percentage_complete"))
 
 
-class RecordingWorker:
-    """Owns one env and one expert and records the episodes of the seeds it is given."""
+def make_actor(env, act_with):
+    """The acting policy of a DAgger recording: the checkpoint's greedy policy (None without one)."""
+    if act_with is None:
+        return None
+    try:
+        return make_expert("checkpoint", env, checkpoint=str(act_with))
+    except ConfigError as e:
+        raise ConfigError(f"--act-with: {e}") from None
 
-    def __init__(self, env_name: str, env_config: dict, expert: str, expert_config: dict):
+
+class RecordingWorker:
+    """Owns one env, one expert and an optional acting policy, and records the episodes of the seeds
+    it is given."""
+
+    def __init__(
+        self, env_name: str, env_config: dict, expert: str, expert_config: dict, act_with=None, expert_prob=0.0
+    ):
         self.env = make_env(env_name, env_config)
         self.expert = make_expert(expert, self.env, **expert_config)
+        self.actor = make_actor(self.env, act_with)
+        self.expert_prob = expert_prob
 
     def record(self, seeds: Sequence[int]):
         episodes, stats = [], []
         for seed in seeds:
-            eps, st = rollout(self.env, self.expert, seed)
+            eps, st = rollout(self.env, self.expert, seed, self.actor, self.expert_prob)
             episodes += eps
             stats.append(st)
         return episodes, stats
@@ -182,16 +218,20 @@ def record(
     seeds: Sequence[int],
     num_workers: int = 1,
     progress: bool = True,
+    act_with=None,
+    expert_prob: float = 0.0,
 ) -> Tuple[List[SingleAgentEpisode], List[EpisodeStats]]:
     """Record one env episode per seed, in-process or on `num_workers` Ray actors.
 
     Each actor gets a disjoint contiguous block of seeds (fed in small chunks for the progress bar);
-    results come back in seed order, so the dataset does not depend on `num_workers`.
+    results come back in seed order, so the dataset does not depend on `num_workers`. `act_with` and
+    `expert_prob`: see `rollout` (DAgger).
     """
+    worker_args = (env_name, env_config, expert, expert_config, act_with, expert_prob)
     bar = tqdm(total=len(seeds), desc=f"recording {expert} on {env_name}", unit="ep", disable=not progress)
     results = []
     if num_workers <= 1:
-        worker = RecordingWorker(env_name, env_config, expert, expert_config)
+        worker = RecordingWorker(*worker_args)
         for seed in seeds:
             results.append(worker.record([seed]))
             bar.update(1)
@@ -199,7 +239,7 @@ def record(
         import ray
 
         actor_cls = ray.remote(num_cpus=1)(RecordingWorker)
-        actors = [actor_cls.remote(env_name, env_config, expert, expert_config) for _ in range(num_workers)]
+        actors = [actor_cls.remote(*worker_args) for _ in range(num_workers)]
         blocks = np.array_split(np.asarray(seeds), num_workers)
         chunk = max(1, len(seeds) // (num_workers * 20))
         jobs = [(a, b[i : i + chunk].tolist()) for a, b in zip(actors, blocks) for i in range(0, len(b), chunk)]
@@ -260,20 +300,33 @@ def record_dataset(
     num_workers: int = 1,
     overwrite: bool = False,
     progress: bool = True,
+    act_with=None,
+    expert_prob: Optional[float] = None,
 ) -> dict:
     """Record `episodes` env episodes with seeds seed..seed+episodes-1 into the dataset `out`.
 
-    Returns the summary statistics (also stored under "statistics" in metadata.json).
+    With `act_with` (a checkpoint) the expert labels the states its greedy policy visits (DAgger,
+    see the module docstring); metadata.json then holds {"dagger": {"act_with", "expert_prob"}}.
+    Returns the summary statistics of the trajectories flown (also stored under "statistics").
     """
     env_config, expert_config = dict(env_config or {}), dict(expert_config or {})
     if episodes < 1:
         raise ConfigError(f"--episodes {episodes}: must be at least 1")
+    if expert_prob is not None and act_with is None:
+        raise ConfigError(f"--expert-prob {expert_prob}: only means something with --act-with")
+    expert_prob = 0.0 if expert_prob is None else expert_prob
+    if not 0.0 <= expert_prob <= 1.0:
+        raise ConfigError(f"--expert-prob {expert_prob}: must lie in [0, 1]")
     check_output_dir(out, overwrite)
+    act_with = None if act_with is None else str(Path(act_with).expanduser().resolve())  # for Ray workers too
     probe = make_env(env_name, env_config)
     make_expert(expert, probe, **expert_config)  # fail fast on a bad expert/checkpoint
+    make_actor(probe, act_with)
     multi_agent = isinstance(probe, MultiAgentEnv)
     seeds = list(range(seed, seed + episodes))
-    recorded, stats = record(env_name, env_config, expert, expert_config, seeds, num_workers, progress)
+    recorded, stats = record(
+        env_name, env_config, expert, expert_config, seeds, num_workers, progress, act_with, expert_prob
+    )
     summary = summarize(stats)
     metadata = {
         "env": env_name,
@@ -287,6 +340,8 @@ def record_dataset(
         **spaces_metadata(*agent_spaces(probe)),
         "statistics": summary,
     }
+    if act_with is not None:
+        metadata["dagger"] = {"act_with": act_with, "expert_prob": expert_prob}
     write_dataset(recorded, out, metadata, overwrite=overwrite)
     return summary
 

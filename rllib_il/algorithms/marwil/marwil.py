@@ -77,6 +77,22 @@ def check_beta(beta) -> None:
         raise ConfigError(f"{NAME} config beta={beta!r}: values must lie in [0, 1]")
 
 
+def is_behaviour_cloning(beta) -> bool:
+    """beta (a checked float or schedule) is 0 throughout."""
+    return all(v == 0 for _, v in ([(0, beta)] if isinstance(beta, numbers.Real) else beta))
+
+
+def check_no_dagger_advantages(beta, inputs) -> None:
+    """ConfigError when beta != 0 on DAgger data: its actions are the expert's labels, not the actions
+    that earned its rewards, so advantages (beta > 0) would weight labels by another policy's returns."""
+    if is_behaviour_cloning(beta):
+        return
+    for d, meta in dataset.datasets_metadata(inputs).items():
+        if "dagger" in meta:
+            raise ConfigError(f"{NAME} config beta={beta!r}: dataset {d} holds DAgger labels (its rewards "
+                              "belong to another policy's actions); train it with beta 0 (behaviour cloning)")
+
+
 class MARWILILConfig(MARWILConfig):
     """MARWILConfig whose `beta` may be a schedule, plus `validation_fraction`, `max_episodes`,
     `data_in_memory` and `expert_fraction` (< 1: mixed MARWIL with env runners).
@@ -185,6 +201,7 @@ class MARWILILConfig(MARWILConfig):
         if len(self.policies) > 1:
             raise ConfigError(f"{NAME} config policies={sorted(self.policies)}: trains exactly one (shared) module")
         metadata = dataset.read_metadata(self.input_)  # ConfigError for missing / unreadable data
+        check_no_dagger_advantages(self.beta, self.input_)
         self.offline_data_class = offline_data_class(self)
         spaces_from_data = self.observation_space is None and self.action_space is None
         needs_env = not self.in_evaluation or (spaces_from_data and self.is_multi_agent)
