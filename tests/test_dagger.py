@@ -14,6 +14,7 @@ import torch
 from rllib_il.algorithms.marwil.marwil import MARWILILConfig
 from rllib_il.dagger import main as dagger_main
 from rllib_il.errors import ConfigError
+from rllib_il.experts.checkpoint import CheckpointExpert
 from rllib_il.experts.gym_experts import CartPoleExpert
 from rllib_il.offline.dataset import read_episodes, read_metadata
 from rllib_il.offline.recording import agent_spaces, make_env, record_dataset
@@ -98,6 +99,9 @@ def test_flatland_planner_labels_the_states_a_policy_drives_into(tmp_path):
     meta = read_metadata(tmp_path / "fl")
     assert meta["multi_agent"] and meta["dagger"]["expert_prob"] == 0.0 and "percentage_complete" in summary
     assert sorted(e.agent_id for e in read_episodes(tmp_path / "fl")) == ["0", "1", "2", "3", "4"]
+
+    expert = CheckpointExpert(env, checkpoint=checkpoint)
+    assert expert.act({}) == ({}, {})  # a step without acting agents (crashed a Flatland DAgger round)
 
 
 @pytest.mark.parametrize("extra, message", [

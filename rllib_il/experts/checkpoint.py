@@ -51,6 +51,8 @@ class CheckpointExpert(Expert):
             actions, logps = self._act_batch(np.asarray(obs)[None])
             return actions[0].item(), float(logps[0])
         ids = list(obs)
+        if not ids:  # a multi-agent step in which no agent acts (flatland: every train done or waiting)
+            return {}, {}
         actions, logps = self._act_batch(np.stack([obs[aid] for aid in ids]))
         return (
             {aid: a.item() for aid, a in zip(ids, actions)},
