@@ -104,6 +104,13 @@ def test_flatland_planner_labels_the_states_a_policy_drives_into(tmp_path):
     assert expert.act({}) == ({}, {})  # a step without acting agents (crashed a Flatland DAgger round)
 
 
+def test_checkpoint_expert_loads_a_relative_path_with_tune_trial_characters(tmp_path, monkeypatch):
+    checkpoint = save_policy(tmp_path / "DQfD_0_seed=0_2026-11-22_06-05-25" / "checkpoint_000000", gym.make("CartPole-v1"), 1)
+    monkeypatch.chdir(tmp_path)
+    expert = CheckpointExpert(gym.make("CartPole-v1"), checkpoint=str(Path(checkpoint).relative_to(tmp_path)))
+    assert expert.act(np.zeros(4, dtype=np.float32))[0] == 1
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--act-with", "/nonexistent"], "--act-with: checkpoint /nonexistent: no module weights"),
     (["--act-with", "LUNAR"], "--act-with: checkpoint .*: observation space"),

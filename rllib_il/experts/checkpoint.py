@@ -84,6 +84,6 @@ def load_module(checkpoint, module_id=None) -> RLModule:
         module_id = found[0]
     if module_id not in modules:
         raise ConfigError(f"checkpoint {checkpoint}: no module {module_id!r} (found {found})")
-    module = RLModule.from_checkpoint(modules[module_id])
+    module = RLModule.from_checkpoint(modules[module_id].resolve())  # a relative path reads as a URI to pyarrow
     module.eval()
     return module
