@@ -7,6 +7,7 @@ Curves are read from each trial's result.json, which survives resumed runs intac
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -34,6 +35,15 @@ def load_results(trial_dir: Path) -> pd.DataFrame:
     return frame.drop_duplicates("training_iteration", keep="last") if rows else frame
 
 
+def run_label(directory: Path, trial: Path) -> str:
+    """'<experiment> <grid params>' from Tune's trial directory name
+    `<trainable>_<env>_<id>_<index>[_<params>]_<date>`, else the experiment and trial id."""
+    found = re.search(r"_([0-9a-f]{5}_\d{5})_\d+(?:_(.+?))?_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d$", trial.name)
+    if not found:
+        return f"{directory.name}/{trial.name[:40]}"
+    return f"{directory.name} {found.group(2) or found.group(1)}"
+
+
 @cli
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m rllib_il.plot", description=__doc__.splitlines()[0])
@@ -45,7 +55,7 @@ def main(argv=None) -> int:
     runs = {}
     for directory in args.dirs:
         for trial in trial_dirs(directory):
-            runs[f"{directory.name}/{trial.name[:40]}"] = load_results(trial)
+            runs[run_label(directory, trial)] = load_results(trial)
     metrics = [[m] for m in args.metric] if args.metric else [list(DEFAULT_METRICS)]
     for candidates in metrics:
         if not any(key in f.columns for f in runs.values() for key in candidates):

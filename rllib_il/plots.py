@@ -10,6 +10,12 @@ def first_present(frame: pd.DataFrame, keys: Sequence[str]) -> Optional[str]:
     return next((key for key in keys if key in frame.columns and frame[key].notna().any()), None)
 
 
+def curve(frame: pd.DataFrame, x: str, key: str) -> pd.DataFrame:
+    """The (x, key) points a run reported: iterations without the metric (e.g. between
+    evaluations every K iterations) are left out, so the reported points join into one line."""
+    return frame[[x, key]].dropna()
+
+
 def plot_learning_curves(
     runs: Dict[str, pd.DataFrame], metrics: List[Sequence[str]], out: Path, x: str = "training_iteration"
 ) -> Optional[Path]:
@@ -33,7 +39,8 @@ def plot_learning_curves(
     for ax, key in zip(axes[0], panels):
         for label, frame in runs.items():
             if key in frame.columns:
-                ax.plot(frame[x], frame[key], label=label)
+                points = curve(frame, x, key)
+                ax.plot(points[x], points[key], marker=".", label=label)
         ax.set_xlabel(x)
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

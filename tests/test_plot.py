@@ -2,7 +2,12 @@
 
 import json
 
-from rllib_il.plot import load_results, main
+from pathlib import Path
+
+import pandas as pd
+
+from rllib_il.plot import load_results, main, run_label
+from rllib_il.plots import curve
 
 
 def write_trial(directory, returns, resumed_at=None):
@@ -36,3 +41,18 @@ def test_unknown_metric_and_empty_dir_are_errors(tmp_path, capsys):
     assert main([str(tmp_path / "empty"), "-o", str(tmp_path / "c.png")]) == 2
     assert "no Tune trial results" in capsys.readouterr().err
     assert not (tmp_path / "c.png").exists()
+
+
+def test_a_metric_reported_every_k_iterations_is_one_line_of_its_points():
+    frame = pd.DataFrame({"it": [1, 2, 3, 4], "eval": [float("nan"), 5.0, float("nan"), 7.0]})
+    points = curve(frame, "it", "eval")
+    assert points["it"].tolist() == [2, 4] and points["eval"].tolist() == [5.0, 7.0]
+
+
+def test_lines_are_labelled_by_experiment_and_grid_params():
+    exp = Path("lunarlander-marwil-mixed")
+    grid = "MARWIL_IL_LunarLander-v3_8db28_00003_3_beta=1,seed=1_2026-11-22_06-16-05"
+    plain = "PPO_LunarLander-v3_cb7ba_00000_0_2026-11-22_07-47-01"
+    assert run_label(exp, exp / grid) == "lunarlander-marwil-mixed beta=1,seed=1"
+    assert run_label(exp, exp / plain) == "lunarlander-marwil-mixed cb7ba_00000"
+    assert run_label(exp, exp / "trial_a") == "lunarlander-marwil-mixed/trial_a"
