@@ -4,7 +4,7 @@
     python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
         --episodes 100 --out saved_experiences/flatland_small_v0 --num-workers 2
     # DAgger: the planner labels the states a trained policy visits
-    python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \
+    python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
         --act-with CHECKPOINT --expert-prob 0.0 --episodes 100 --seed 100000 --out DIR
 """
 
