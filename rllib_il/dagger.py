@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     import rllib_il  # noqa: F401  (registers envs and algorithms with Tune)
     from rllib_il.experiments import validate_trials
     from rllib_il.offline.recording import record_dataset
-    from rllib_il.train import _format
+    from rllib_il.train import format_headline
 
     exp, config = load_experiment(args.file, args.stop_iters)
     inputs = [config.input_] if isinstance(config.input_, str) else list(config.input_)  # absolute paths
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
         row = {"round": k, "input": list(inputs), **shown, "checkpoint": checkpoint}
         log["rounds"].append(row)
         (out / MARKER).write_text(json.dumps(log, indent=1))
-        scores = ", ".join(f"{c} {_format(c, v)}" for c, v in shown.items()) or "no evaluation"
+        scores = ", ".join(f"{c} {format_headline(c, v)}" for c, v in shown.items()) or "no evaluation"
         print(f"DAgger round {k}: {scores}; checkpoint {checkpoint}", flush=True)
     print_table(log["rounds"])
     return 0
@@ -131,14 +131,14 @@ def main(argv=None) -> int:
 def print_table(rounds) -> None:
     from rich.table import Table
 
-    from rllib_il.train import HEADLINE, _format
+    from rllib_il.train import HEADLINE, format_headline
     from rllib_il.ui import console
 
     table = Table(title="DAgger rounds (final evaluation of each round)")
     for column in ("round", "datasets", *HEADLINE, "checkpoint"):
         table.add_column(column)
     for row in rounds:
-        table.add_row(str(row["round"]), str(len(row["input"])), *[_format(c, row.get(c)) for c in HEADLINE], row["checkpoint"])
+        table.add_row(str(row["round"]), str(len(row["input"])), *[format_headline(c, row.get(c)) for c in HEADLINE], row["checkpoint"])
     console().print(table, soft_wrap=True)
 
 

@@ -149,7 +149,7 @@ def summarize(exp, results, output_dir: Path) -> bool:
         metrics = flatten_dict(result.metrics, delimiter="/")
         shown = headline(metrics)
         table.add_row(
-            trial, params, str(metrics.get("training_iteration", "-")), *[_format(c, shown.get(c)) for c in HEADLINE], "ok"
+            trial, params, str(metrics.get("training_iteration", "-")), *[format_headline(c, shown.get(c)) for c in HEADLINE], "ok"
         )
         curves[params if params != "-" else f"trial {trial}"] = load_results(Path(result.path))
         if result.checkpoint:
@@ -166,7 +166,8 @@ def summarize(exp, results, output_dir: Path) -> bool:
     return ok
 
 
-def _format(column: str, value) -> str:
+def format_headline(column: str, value) -> str:
+    """A headline value as the tables show it ("-" when missing; % arrived in percent)."""
     if value is None:
         return "-"
     return f"{100 * value:.1f} %" if column == "% arrived" else f"{value:.2f}"
