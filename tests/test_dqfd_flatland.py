@@ -7,6 +7,7 @@ import pytest
 from rllib_il import SHARED_MODULE_ID
 from rllib_il.algorithms.dqfd import APEXDQfDConfig
 from rllib_il.envs import map_to_shared
+from rllib_il.errors import ConfigError
 from rllib_il.replay.mixed_episode_buffer import IS_EXPERT
 
 ENV_CONFIG = {"preset": "small_v0"}
@@ -21,9 +22,8 @@ def flatland_data(tmp_path_factory):
     return str(out)
 
 
-@pytest.fixture(scope="module")
-def algo(ray_session, flatland_data):
-    config = (
+def apex_config(flatland_data):
+    return (
         APEXDQfDConfig()
         .environment("flatland_sparse", env_config=ENV_CONFIG)
         .multi_agent(policies={SHARED_MODULE_ID}, policy_mapping_fn=map_to_shared)
@@ -38,7 +38,20 @@ def algo(ray_session, flatland_data):
         )
         .rl_module(model_config={"fcnet_hiddens": [32]})
     )
-    algorithm = config.build_algo()
+
+
+def test_expert_data_recorded_with_other_observation_settings_is_refused(flatland_data):
+    config = apex_config(flatland_data).environment(env_config={**ENV_CONFIG, "tree_depth": 1})
+    with pytest.raises(ConfigError, match="does not match"):  # a shallower tree: the spaces differ
+        config.validate()
+    config = apex_config(flatland_data).environment(env_config={**ENV_CONFIG, "observation_radius": 5})
+    with pytest.raises(ConfigError, match="expert_data .* observation_radius=2, the env has observation_radius=5"):
+        config.validate()
+
+
+@pytest.fixture(scope="module")
+def algo(ray_session, flatland_data):
+    algorithm = apex_config(flatland_data).build_algo()
     yield algorithm
     algorithm.stop()
 

@@ -56,6 +56,25 @@ def test_observations_are_float32_inside_the_box_and_only_for_acting_agents():
     assert min(seen) < env.config["number_of_agents"]  # slow trains are skipped between cells
 
 
+def test_observation_radius_scales_the_distance_features():
+    """flatland divides the distance features by `observation_radius` and clips them to 1: at its
+    default 2 every train, branch or conflict 2+ cells away looks the same."""
+    near, far = FlatlandEnv({"observation_radius": 2}), FlatlandEnv({"observation_radius": 20})
+    obs_near, _ = near.reset(seed=4)
+    obs_far, _ = far.reset(seed=4)
+    for _ in range(5):  # a few steps on the map
+        obs_near, *_ = near.step({aid: 2 for aid in obs_near})
+        obs_far, *_ = far.step({aid: 2 for aid in obs_far})
+    assert sorted(obs_near) == sorted(obs_far)
+    n_data = near._tree._len_data
+    near_data = np.stack([obs_near[a][:n_data] for a in sorted(obs_near)])
+    far_data = np.stack([obs_far[a][:n_data] for a in sorted(obs_far)])
+    np.testing.assert_allclose(near_data, np.clip(far_data * 10, -1, 1), atol=1e-5)
+    assert ((far_data > 0.1) & (far_data < 1)).any()  # distances of 2-20 cells, all 1.0 at radius 2
+    first = sorted(obs_near)[0]
+    assert np.array_equal(obs_near[first][n_data:], obs_far[first][n_data:])  # the other groups are unchanged
+
+
 def test_truncation_is_not_termination_and_metrics_count_train_states():
     env = FlatlandEnv({"tree_depth": 1})
     _, _, terminateds, truncateds, _ = random_episode(env, seed=0)

@@ -209,6 +209,13 @@ def flatland_config(data):
     )
 
 
+def test_flatland_dataset_recorded_with_other_observation_settings_is_refused(flatland_data):
+    """Same spaces, different meaning: the dataset's distances were divided by radius 2, not 10."""
+    config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "observation_radius": 10})
+    with pytest.raises(ConfigError, match="recorded with env_config observation_radius=2, the env has observation_radius=10"):
+        config.validate()
+
+
 def test_flatland_trains_without_evaluation_env_runners(ray_session, flatland_data):
     algo = flatland_config(flatland_data).build_algo()  # spaces then come from the dataset, per agent
     try:

@@ -10,11 +10,14 @@ from ray.tune.registry import register_env
 class EnvSpec:
     """How to build an env from its `env_config`, whether it is multi-agent (one shared module),
     and the RLlib callback class (dotted "module.Class", as update_from_dict reads it) that reports
-    its episode metrics, if any."""
+    its episode metrics, if any. `observation_config(env_config)` returns the settings that change
+    what the observation vectors mean without changing their space (a dataset recorded with other
+    values cannot train this env's policy)."""
 
     creator: Callable[[dict], object]
     multi_agent: bool
     callbacks: Optional[str] = None
+    observation_config: Optional[Callable[[dict], dict]] = None
 
 
 def _flatland(env_config):
@@ -23,11 +26,18 @@ def _flatland(env_config):
     return FlatlandEnv(env_config)
 
 
+def _flatland_observation_config(env_config):
+    from rllib_il.envs.flatland.presets import observation_config
+
+    return observation_config(env_config)
+
+
 ENVS = {
     "flatland_sparse": EnvSpec(
         _flatland,
         multi_agent=True,
         callbacks="rllib_il.envs.flatland.callbacks.FlatlandMetricsCallback",
+        observation_config=_flatland_observation_config,
     ),
 }
 
@@ -37,6 +47,14 @@ def map_to_shared(agent_id, episode, **kwargs):
     from rllib_il import SHARED_MODULE_ID
 
     return SHARED_MODULE_ID
+
+
+def observation_config(env: str, env_config: dict) -> Optional[dict]:
+    """The observation settings of `env` under `env_config` (EnvSpec.observation_config), or None."""
+    spec = ENVS.get(env)
+    if spec is None or spec.observation_config is None:
+        return None
+    return spec.observation_config(env_config or {})
 
 
 def known_env(name):

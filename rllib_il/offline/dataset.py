@@ -176,6 +176,27 @@ def check_spaces(metadata: dict, observation_space, action_space, where: str) ->
             raise ConfigError(f"{where}: dataset {key} {one_line(stored)} does not match the env's {one_line(space)}")
 
 
+def check_observation_config(inputs: Inputs, env: str, env_config: dict, where: str) -> None:
+    """ConfigError naming `where` and the setting when a dataset of the inputs was recorded in `env`
+    with other observation settings (e.g. Flatland's `observation_radius`): the spaces match, but
+    the vectors mean something else. Datasets store the settings they were recorded with
+    (`observation_config`); older ones are judged by their env_config under today's defaults."""
+    from rllib_il.envs import observation_config
+
+    wanted = observation_config(env, env_config)
+    if wanted is None:
+        return
+    for d, meta in datasets_metadata(inputs).items():
+        if meta.get("env") != env:
+            continue
+        stored = meta.get("observation_config") or observation_config(env, meta.get("env_config"))
+        for key, value in wanted.items():
+            if stored.get(key) != value:
+                raise ConfigError(
+                    f"{where}: dataset {d} was recorded with env_config {key}={stored.get(key)!r}, the env has {key}={value!r}"
+                )
+
+
 def one_line(space) -> str:
     """A space's repr on one line (numpy wraps long bounds) for one-line error messages."""
     return " ".join(str(space).split())

@@ -168,7 +168,7 @@ class DQfDConfig(DQNConfig):
 
     def _check_expert_data(self) -> None:
         """ConfigError unless `expert_data` is a readable dataset recorded with this env's spaces."""
-        from rllib_il.offline.dataset import check_spaces, read_metadata
+        from rllib_il.offline.dataset import check_observation_config, check_spaces, read_metadata
         from rllib_il.offline.recording import agent_spaces, make_env
 
         try:
@@ -181,6 +181,7 @@ class DQfDConfig(DQNConfig):
                 check_spaces(metadata, *agent_spaces(env), f"expert_data {self.expert_data}")
             finally:
                 env.close()
+            check_observation_config(self.expert_data, self.env, self.env_config, f"expert_data {self.expert_data}")
 
 
 class APEXDQfDConfig(DQfDConfig):

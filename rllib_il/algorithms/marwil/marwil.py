@@ -218,7 +218,10 @@ class MARWILILConfig(MARWILConfig):
                 self.action_space = gym.spaces.Dict({agent: module_spaces[1] for agent in env[2]})
         if not self.in_evaluation:
             spaces = env[:2] if env is not None else (self.observation_space, self.action_space)
-            dataset.check_spaces(metadata, *spaces, where=f"{NAME} input {self.input_} (env {self.env})")
+            where = f"{NAME} input {self.input_} (env {self.env})"
+            dataset.check_spaces(metadata, *spaces, where=where)
+            if isinstance(self.env, str):
+                dataset.check_observation_config(self.input_, self.env, self.env_config, where)
         AlgorithmConfig.validate(self)
 
     def env_facts(self):

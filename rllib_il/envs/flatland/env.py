@@ -41,7 +41,8 @@ class FlatlandEnv(MultiAgentEnv):
     """Agents "0".."n-1", Discrete(5) actions, normalised tree observations in [-1, 1].
 
     env_config: `preset` (presets/<name>.yaml, default small_v0), `seed` (seeds the sequence of
-    layouts of unseeded resets), `tree_depth` (2), `predictor_depth` (30), `reward` ("default":
+    layouts of unseeded resets), `tree_depth` (2), `predictor_depth` (30), `observation_radius` (10:
+    distance features are divided by it and clipped to 1), `reward` ("default":
     flatland's, or "shaped": the 2020 baselines'), plus overrides of any preset key.
     `rail_env` is the current episode's flatland RailEnv (experts plan on it).
     """
@@ -50,7 +51,7 @@ class FlatlandEnv(MultiAgentEnv):
         super().__init__()
         self._user_config = dict(env_config or {})
         self.config = resolve_env_config(env_config)
-        self._tree = TreeObservation(self.config["tree_depth"], self.config["predictor_depth"])
+        self._tree = TreeObservation(self.config["tree_depth"], self.config["predictor_depth"], self.config["observation_radius"])
         self.agents = self.possible_agents = [str(i) for i in range(self.config["number_of_agents"])]
         self.observation_spaces = {aid: self._tree.get_observation_space() for aid in self.agents}
         self.action_spaces = {aid: gym.spaces.Discrete(NUM_ACTIONS) for aid in self.agents}

@@ -8,13 +8,18 @@ from flatland.ml.observations.flatten_tree_observation_for_rail_env import Flatt
 
 class TreeObservation(FlattenedNormalizedTreeObsForRailEnv):
     """`FlattenedNormalizedTreeObsForRailEnv` (tree of depth `tree_depth`, shortest-path predictor of
-    depth `predictor_depth`) as float32 in its true bounds [-1, 1] (flatland declares [0, 2], float64).
+    depth `predictor_depth`, distance features divided by `observation_radius` and clipped to 1) as
+    float32 in its true bounds [-1, 1] (flatland declares [0, observation_radius], float64).
 
     `observe(handles)` gives the same vectors as flatland's `get_many(all agents)` (predictions and
     agent maps include every train) but builds trees only for `handles`."""
 
-    def __init__(self, tree_depth: int = 2, predictor_depth: int = 30):
-        super().__init__(max_depth=tree_depth, predictor=ShortestPathPredictorForRailEnv(max_depth=predictor_depth))
+    def __init__(self, tree_depth: int = 2, predictor_depth: int = 30, observation_radius: int = 2):
+        super().__init__(
+            max_depth=tree_depth,
+            predictor=ShortestPathPredictorForRailEnv(max_depth=predictor_depth),
+            observation_radius=observation_radius,
+        )
         self._wanted = frozenset()
 
     def get_observation_space(self, handle: int = 0) -> gym.spaces.Box:

@@ -9,8 +9,11 @@ from rllib_il.errors import ConfigError
 PRESETS_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "small_v0"
 REWARDS = ("default", "shaped")
+# env_config keys that change what an observation vector means (flatland divides the distance
+# features by `observation_radius` and clips them to 1) without changing its shape.
+OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius")
 # env_config keys that are not generator parameters, with their defaults.
-ENV_DEFAULTS = {"seed": None, "tree_depth": 2, "predictor_depth": 30, "reward": "default"}
+ENV_DEFAULTS = {"seed": None, "tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "reward": "default"}
 
 
 def preset_names() -> list:
@@ -37,7 +40,13 @@ def resolve_env_config(env_config: dict) -> dict:
     config = {**config, **ENV_DEFAULTS, **env_config}
     if config["reward"] not in REWARDS:
         raise ConfigError(f"flatland env_config: unknown reward {config['reward']!r}; valid: {', '.join(REWARDS)}")
-    for key in ("tree_depth", "predictor_depth", "number_of_agents", "width", "height"):
+    for key in ("tree_depth", "predictor_depth", "observation_radius", "number_of_agents", "width", "height"):
         if not isinstance(config[key], int) or config[key] < 1:
             raise ConfigError(f"flatland env_config: {key} must be a positive integer, got {config[key]!r}")
     return config
+
+
+def observation_config(env_config: dict) -> dict:
+    """The resolved values of OBSERVATION_KEYS for `env_config`."""
+    config = resolve_env_config(env_config)
+    return {key: config[key] for key in OBSERVATION_KEYS}
