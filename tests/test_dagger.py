@@ -1,5 +1,6 @@
 """DAgger: recording with an acting policy (labels vs acted actions, expert_prob, metadata, errors),
-MARWIL_IL's refusal of beta != 0 on DAgger data, and one tiny `python -m rllib_il.dagger` run."""
+MARWIL_IL's refusal of beta != 0 on DAgger data, DQfD's refusal of DAgger data as expert data,
+and one tiny `python -m rllib_il.dagger` run."""
 
 import copy
 import json
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from rllib_il.algorithms.dqfd import DQfDConfig
 from rllib_il.algorithms.marwil.marwil import MARWILILConfig
 from rllib_il.dagger import main as dagger_main
 from rllib_il.errors import ConfigError
@@ -155,6 +157,14 @@ cartpole-dagger:
     evaluation_num_env_runners: 0
     model_config: {{fcnet_hiddens: [16]}}
 """
+
+
+def test_dqfd_refuses_dagger_labels_as_expert_data(left):
+    _, data, _ = left
+    config = DQfDConfig().environment("CartPole-v1").training(expert_data=[CARTPOLE, str(data)])
+    with pytest.raises(ConfigError, match=f"expert_data: dataset {data} holds DAgger labels"):
+        config.validate()
+    DQfDConfig().environment("CartPole-v1").training(expert_data=CARTPOLE).validate()
 
 
 def test_dagger_cli_refuses_bad_files_and_a_used_output_dir(tmp_path, capsys):
