@@ -171,3 +171,14 @@ def test_dataset_paths_become_absolute(tmp_path, monkeypatch):
     text = "exp:\n  run: DQfD\n  env: CartPole-v1\n  config: {expert_data: saved_experiences/cartpole}\n"
     [exp] = load_file(write(tmp_path, text))
     assert param_space(exp)["expert_data"] == str(ROOT / "saved_experiences/cartpole")
+
+
+def test_demonstrations_recorded_with_other_observation_settings_exit_2(tmp_path, capsys):
+    """The shipped Flatland set has observation_radius 10; radius 2 keeps the spaces, changes the meaning."""
+    text = ("fl:\n  run: MARWIL_IL\n  env: flatland_sparse\n  config:\n"
+            f"    env_config: {{preset: small_v0, observation_radius: 2}}\n    input: {ROOT}/saved_experiences/flatland_small_v0\n")
+    out_dir = tmp_path / "out"
+    assert main(["-f", write(tmp_path, text), "--output-dir", str(out_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "observation_radius=10, the env has observation_radius=2" in err, err
+    assert not out_dir.exists()
