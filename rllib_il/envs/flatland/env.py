@@ -51,7 +51,8 @@ class FlatlandEnv(MultiAgentEnv):
         super().__init__()
         self._user_config = dict(env_config or {})
         self.config = resolve_env_config(env_config)
-        self._tree = TreeObservation(self.config["tree_depth"], self.config["predictor_depth"], self.config["observation_radius"])
+        c = self.config
+        self._tree = TreeObservation(c["tree_depth"], c["predictor_depth"], c["observation_radius"])
         self.agents = self.possible_agents = [str(i) for i in range(self.config["number_of_agents"])]
         self.observation_spaces = {aid: self._tree.get_observation_space() for aid in self.agents}
         self.action_spaces = {aid: gym.spaces.Discrete(NUM_ACTIONS) for aid in self.agents}

@@ -14,7 +14,7 @@ class TreeObservation(FlattenedNormalizedTreeObsForRailEnv):
     `observe(handles)` gives the same vectors as flatland's `get_many(all agents)` (predictions and
     agent maps include every train) but builds trees only for `handles`."""
 
-    def __init__(self, tree_depth: int = 2, predictor_depth: int = 30, observation_radius: int = 2):
+    def __init__(self, tree_depth: int = 2, predictor_depth: int = 30, observation_radius: int = 10):
         super().__init__(
             max_depth=tree_depth,
             predictor=ShortestPathPredictorForRailEnv(max_depth=predictor_depth),
