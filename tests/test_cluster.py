@@ -2,7 +2,8 @@
 
 The head has no CPU and three worker nodes one CPU each; each Ape-X env runner asks for one CPU,
 so Ray must spread them over nodes. Checked: runners land on different nodes and train; a killed env runner is restarted
-and the loss shows in the metrics; `train_imitate.py --address` joins the cluster.
+and the loss shows in the metrics; when every runner dies at once, training resumes once they are restored;
+`train_imitate.py --address` joins the cluster.
 Each check runs in its own interpreter: Ray allows one cluster connection per process.
 """
 
@@ -42,11 +43,20 @@ pids = algo.env_runner_group.foreach_env_runner(lambda r: os.getpid(), local_env
 first = algo.train()
 os.kill(pids[0], signal.SIGKILL)
 after_kill = [algo.train() for _ in range(3)]
+# Every runner lost at once: train() must return (RLlib restores runners between training steps)
+# and sampling must resume, within the time limit.
+for pid in algo.env_runner_group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False):
+    os.kill(pid, signal.SIGKILL)
+steps_before, deadline, after_all = after_kill[-1]["num_env_steps_sampled_lifetime"], time.time() + 120, []
+while time.time() < deadline and (not after_all or after_all[-1]["num_env_steps_sampled_lifetime"] <= steps_before):
+    after_all.append(algo.train())
 print("RESULT", json.dumps({
     "nodes": nodes,
     "head": cluster.head_node.node_id,
     "steps": [r["num_env_steps_sampled_lifetime"] for r in [first] + after_kill],
     "health": after_kill[-1]["env_runner_health"],
+    "all_killed": {"steps_before": steps_before, "steps_after": after_all[-1]["num_env_steps_sampled_lifetime"],
+                   "health": after_all[-1]["env_runner_health"], "iterations": len(after_all)},
 }))
 algo.stop()
 ray.shutdown()
@@ -81,6 +91,9 @@ def test_apex_env_runners_on_different_nodes_survive_a_killed_runner():
     assert all(b > a for a, b in zip(steps, steps[1:])), steps  # sampling went on after the kill
     assert result["health"]["num_restarts"] >= 1, result  # the loss is visible in the results
     assert result["health"]["num_healthy_remote_env_runners"] == 2, result  # and the runner came back
+    all_killed = result["all_killed"]
+    assert all_killed["steps_after"] > all_killed["steps_before"], all_killed  # sampling resumed
+    assert all_killed["health"]["num_restarts"] >= 3, all_killed
 
 
 def test_train_imitate_joins_an_existing_cluster(tmp_path):

@@ -238,8 +238,9 @@ class DQfD(DQN):
             num_updates = 0
             while True:
                 num_samples, updates_per_round = calculate_rr_weights(self.config)
-                for _ in range(num_samples):
-                    self._sample_and_store()
+                sampled = sum(self._sample_and_store() for _ in range(num_samples))
+                if not sampled:  # every env runner failed: RLlib restores them before the next training_step
+                    break
                 if self._env_steps() >= self.config.num_steps_sampled_before_learning_starts:
                     num_updates += self._train(updates_per_round)
                 if self._env_steps() - first_env_steps >= self.config.mixed_env_steps_per_iteration:
@@ -274,7 +275,9 @@ class DQfD(DQN):
             )
         return num_updates
 
-    def _sample_and_store(self) -> None:
+    def _sample_and_store(self) -> int:
+        """One sampling round of every healthy env runner into the replay buffer; returns the number
+        of episode chunks it brought (0 when no runner answered)."""
         with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
             episodes, env_runner_results = synchronous_parallel_sample(
                 worker_set=self.env_runner_group,
@@ -285,6 +288,7 @@ class DQfD(DQN):
             )
         self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
         self.local_replay_buffer.add(episodes)
+        return len(episodes)
 
     def _update_from_replay(self, timestep: int) -> None:
         """One learner update on a mixed batch, then its TD errors become the rows' priorities."""
