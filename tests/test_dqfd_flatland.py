@@ -45,7 +45,7 @@ def test_expert_data_recorded_with_other_observation_settings_is_refused(flatlan
     with pytest.raises(ConfigError, match="does not match"):  # a shallower tree: the spaces differ
         config.validate()
     config = apex_config(flatland_data).environment(env_config={**ENV_CONFIG, "observation_radius": 5})
-    with pytest.raises(ConfigError, match="expert_data .* observation_radius=2, the env has observation_radius=5"):
+    with pytest.raises(ConfigError, match="expert_data .* observation_radius=10, the env has observation_radius=5"):
         config.validate()
 
 

@@ -210,9 +210,9 @@ def flatland_config(data):
 
 
 def test_flatland_dataset_recorded_with_other_observation_settings_is_refused(flatland_data):
-    """Same spaces, different meaning: the dataset's distances were divided by radius 2, not 10."""
-    config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "observation_radius": 10})
-    with pytest.raises(ConfigError, match="recorded with env_config observation_radius=2, the env has observation_radius=10"):
+    """Same spaces, different meaning: the dataset's distances were divided by radius 10 (the default), not 2."""
+    config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "observation_radius": 2})
+    with pytest.raises(ConfigError, match="recorded with env_config observation_radius=10, the env has observation_radius=2"):
         config.validate()
 
 
