@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable, List, Sequence, Union
+from typing import Iterable, List, Optional, Sequence, Union
 
 import msgpack
 import msgpack_numpy as mnp
@@ -176,17 +176,24 @@ def check_spaces(metadata: dict, observation_space, action_space, where: str) ->
             raise ConfigError(f"{where}: dataset {key} {one_line(stored)} does not match the env's {one_line(space)}")
 
 
-def check_observation_config(inputs: Inputs, env: str, env_config: dict, where: str) -> None:
-    """ConfigError naming `where` and the setting when a dataset of the inputs was recorded in `env`
-    with other observation settings (e.g. Flatland's `observation_radius`): the spaces match, but
-    the vectors mean something else. Datasets store the settings they were recorded with
-    (`observation_config`); older ones are judged by their env_config under today's defaults."""
+def dagger_dataset(datasets: dict) -> Optional[Path]:
+    """The first of `datasets` ({directory: metadata}, from `datasets_metadata`) holding DAgger
+    labels (actions chosen by the expert, states and rewards by another policy), or None."""
+    return next((d for d, meta in datasets.items() if "dagger" in meta), None)
+
+
+def check_observation_config(datasets: dict, env: str, env_config: dict, where: str) -> None:
+    """ConfigError naming `where` and the setting when one of `datasets` ({directory: metadata},
+    from `datasets_metadata`) was recorded in `env` with other observation settings (e.g.
+    Flatland's `observation_radius`): the spaces match, but the vectors mean something else.
+    Datasets store the settings they were recorded with (`observation_config`); older ones are
+    judged by their env_config under today's defaults."""
     from rllib_il.envs import observation_config
 
     wanted = observation_config(env, env_config)
     if wanted is None:
         return
-    for d, meta in datasets_metadata(inputs).items():
+    for d, meta in datasets.items():
         if meta.get("env") != env:
             continue
         stored = meta.get("observation_config") or observation_config(env, meta.get("env_config"))

@@ -168,24 +168,31 @@ class DQfDConfig(DQNConfig):
     def _check_expert_data(self) -> None:
         """ConfigError unless `expert_data` is a readable dataset recorded with this env's spaces and
         observation settings, in episodes the expert flew itself (not DAgger labels)."""
-        from rllib_il.offline.dataset import check_observation_config, check_spaces, datasets_metadata, read_metadata
+        from rllib_il.offline.dataset import (
+            check_observation_config,
+            check_spaces,
+            dagger_dataset,
+            datasets_metadata,
+            read_metadata,
+        )
         from rllib_il.offline.recording import agent_spaces, make_env
 
         try:
             metadata = read_metadata(self.expert_data)  # Also rejects a missing or empty directory.
         except ConfigError as e:
             raise ConfigError(f"expert_data: {e}") from None
-        for d, meta in datasets_metadata(self.expert_data).items():
-            if "dagger" in meta:
-                raise ConfigError(f"expert_data: dataset {d} holds DAgger labels (another policy chose the actions "
-                                  "that led to its next states and rewards); DQfD needs episodes the expert flew")
+        datasets = datasets_metadata(self.expert_data)
+        d = dagger_dataset(datasets)
+        if d is not None:
+            raise ConfigError(f"expert_data: dataset {d} holds DAgger labels (another policy chose the actions "
+                              "that led to its next states and rewards); DQfD needs episodes the expert flew")
         if isinstance(self.env, str):
             env = make_env(self.env, self.env_config)
             try:
                 check_spaces(metadata, *agent_spaces(env), f"expert_data {self.expert_data}")
             finally:
                 env.close()
-            check_observation_config(self.expert_data, self.env, self.env_config, f"expert_data {self.expert_data}")
+            check_observation_config(datasets, self.env, self.env_config, f"expert_data {self.expert_data}")
 
 
 class APEXDQfDConfig(DQfDConfig):

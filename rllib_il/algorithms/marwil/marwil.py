@@ -82,15 +82,14 @@ def is_behaviour_cloning(beta) -> bool:
     return all(v == 0 for _, v in ([(0, beta)] if isinstance(beta, numbers.Real) else beta))
 
 
-def check_no_dagger_advantages(beta, inputs) -> None:
-    """ConfigError when beta != 0 on DAgger data: its actions are the expert's labels, not the actions
-    that earned its rewards, so advantages (beta > 0) would weight labels by another policy's returns."""
-    if is_behaviour_cloning(beta):
-        return
-    for d, meta in dataset.datasets_metadata(inputs).items():
-        if "dagger" in meta:
-            raise ConfigError(f"{NAME} config beta={beta!r}: dataset {d} holds DAgger labels (its rewards "
-                              "belong to another policy's actions); train it with beta 0 (behaviour cloning)")
+def check_no_dagger_advantages(beta, datasets: dict) -> None:
+    """ConfigError when beta != 0 on DAgger data (`datasets`: {directory: metadata}): its actions are
+    the expert's labels, not the actions that earned its rewards, so advantages (beta > 0) would
+    weight labels by another policy's returns."""
+    d = dataset.dagger_dataset(datasets)
+    if d is not None and not is_behaviour_cloning(beta):
+        raise ConfigError(f"{NAME} config beta={beta!r}: dataset {d} holds DAgger labels (its rewards "
+                          "belong to another policy's actions); train it with beta 0 (behaviour cloning)")
 
 
 class MARWILILConfig(MARWILConfig):
@@ -201,7 +200,8 @@ class MARWILILConfig(MARWILConfig):
         if len(self.policies) > 1:
             raise ConfigError(f"{NAME} config policies={sorted(self.policies)}: trains exactly one (shared) module")
         metadata = dataset.read_metadata(self.input_)  # ConfigError for missing / unreadable data
-        check_no_dagger_advantages(self.beta, self.input_)
+        datasets = dataset.datasets_metadata(self.input_)  # each input dataset's own metadata
+        check_no_dagger_advantages(self.beta, datasets)
         self.offline_data_class = offline_data_class(self)
         spaces_from_data = self.observation_space is None and self.action_space is None
         needs_env = not self.in_evaluation or (spaces_from_data and self.is_multi_agent)
@@ -221,7 +221,7 @@ class MARWILILConfig(MARWILConfig):
             where = f"{NAME} input {self.input_} (env {self.env})"
             dataset.check_spaces(metadata, *spaces, where=where)
             if isinstance(self.env, str):
-                dataset.check_observation_config(self.input_, self.env, self.env_config, where)
+                dataset.check_observation_config(datasets, self.env, self.env_config, where)
         AlgorithmConfig.validate(self)
 
     def env_facts(self):

@@ -40,7 +40,7 @@ def resolve_env_config(env_config: dict) -> dict:
     config = {**config, **ENV_DEFAULTS, **env_config}
     if config["reward"] not in REWARDS:
         raise ConfigError(f"flatland env_config: unknown reward {config['reward']!r}; valid: {', '.join(REWARDS)}")
-    for key in ("tree_depth", "predictor_depth", "observation_radius", "number_of_agents", "width", "height"):
+    for key in (*OBSERVATION_KEYS, "number_of_agents", "width", "height"):
         if not isinstance(config[key], int) or config[key] < 1:
             raise ConfigError(f"flatland env_config: {key} must be a positive integer, got {config[key]!r}")
     return config
