@@ -8,7 +8,8 @@ import pytest
 
 from rllib_il.errors import ConfigError
 from rllib_il.offline.dataset import (
-    build_episode, check_spaces, read_episodes, read_metadata, resolve_input_files, spaces_metadata,
+    build_episode, check_observation_config, check_spaces, read_episodes, read_metadata, resolve_input_files,
+    spaces_metadata,
     write_dataset,
 )
 
@@ -130,3 +131,14 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
             _write(out, [_episode(2)], overwrite=overwrite)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["code", "ds"]  # no temp dirs, old ds intact
     assert read_metadata(tmp_path / "ds")["num_steps"] == 3
+
+
+def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
+    """A dataset stored before `agent_features` existed was recorded without them: it suits the
+    default env and is refused, naming the setting, by an env that appends them."""
+    old = {"data/old": {"env": "flatland_sparse", "env_config": {"preset": "small_v0"},
+                        "observation_config": {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10}}}
+    check_observation_config(old, "flatland_sparse", {"preset": "small_v0"}, "input")
+    with pytest.raises(ConfigError, match="input: dataset data/old was recorded with env_config agent_features=False, "
+                                          "the env has agent_features=True"):
+        check_observation_config(old, "flatland_sparse", {"agent_features": True}, "input")

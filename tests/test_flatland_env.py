@@ -7,6 +7,7 @@ from flatland.envs.rewards import DefaultRewards
 from flatland.envs.step_utils.states import TrainState
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
+from rllib_il.envs.flatland.agent_features import FEATURES
 from rllib_il.envs.flatland.env import FlatlandEnv
 from rllib_il.envs.flatland.experts import FlatlandPlannerExpert
 from rllib_il.errors import ConfigError
@@ -73,6 +74,47 @@ def test_observation_radius_scales_the_distance_features():
     assert ((far_data > 0.1) & (far_data < 1)).any()  # distances of 2-20 cells, all 1.0 at radius 2
     first = sorted(obs_near)[0]
     assert np.array_equal(obs_near[first][n_data:], obs_far[first][n_data:])  # the other groups are unchanged
+
+
+def test_agent_features_append_schedule_waiting_time_and_departure_rank():
+    """env_config agent_features: the tree unchanged, then off_map, waited, until_departure,
+    until_latest_arrival, elapsed and departure_rank, checked against flatland's train state."""
+    env, plain = FlatlandEnv({"agent_features": True}), FlatlandEnv({})
+    assert env.get_observation_space("0").shape == (plain.get_observation_space("0").shape[0] + len(FEATURES),)
+    obs, _ = env.reset(seed=3)
+    plain_obs, _ = plain.reset(seed=3)
+    rail = env.rail_env
+    limit = rail._max_episode_steps
+
+    def expected(handle, waited):
+        agent, now = rail.agents[handle], rail._elapsed_steps
+        running = sorted((a.earliest_departure, a.handle) for a in rail.agents if a.state != TrainState.DONE)
+        return np.clip([agent.state.is_off_map_state(), np.log1p(waited) / np.log1p(limit),
+                        (agent.earliest_departure - now) / limit, (agent.latest_arrival - now) / limit,
+                        now / limit, running.index((agent.earliest_departure, handle)) / 4], -1, 1)
+
+    for aid in obs:
+        np.testing.assert_array_equal(obs[aid][:-len(FEATURES)], plain_obs[aid])
+        np.testing.assert_allclose(obs[aid][-len(FEATURES):], expected(int(aid), 0), atol=1e-6)
+    while not any(a.state.is_on_map_state() for a in rail.agents):  # depart
+        obs, *_ = env.step({aid: 2 for aid in obs})
+    train = next(a.handle for a in rail.agents if a.state.is_on_map_state())
+    for waited in (1, 2, 3):  # the train stops; the others keep going
+        obs, *_ = env.step({aid: 4 if aid == str(train) else 2 for aid in obs})
+        np.testing.assert_allclose(obs[str(train)][-len(FEATURES):], expected(train, waited), atol=1e-6)
+    obs, *_ = env.step({aid: 2 for aid in obs})
+    assert env._features.waited[train] == 0  # moving again
+
+
+def test_flatland2_timetable_is_the_2020_time_limit_with_every_train_ready_at_step_0():
+    """flatland 2.x: int(8 x (width + height + trains / cities)) steps; flatland 3's timetable
+    spreads departures and ends the episode at about 1.5 x the longest journey."""
+    env, today = FlatlandEnv({"timetable": "flatland2"}), FlatlandEnv({})
+    env.reset(seed=5)
+    today.reset(seed=5)
+    assert [a.earliest_departure for a in env.rail_env.agents] == [0] * 5
+    assert env.rail_env._max_episode_steps in {int(8 * (25 + 25 + 5 / cities)) for cities in (2, 3, 4)}  # 420, 413, 410
+    assert today.rail_env._max_episode_steps < 100 and max(a.earliest_departure for a in today.rail_env.agents) > 0
 
 
 def test_truncation_is_not_termination_and_metrics_count_train_states():
@@ -176,6 +218,8 @@ def test_malfunctions_are_reproducible():
     ({"preset": "huge_v9"}, ["huge_v9", "small_v0", "medium_v0"]),
     ({"tree_dept": 3}, ["tree_dept", "tree_depth"]),
     ({"reward": "dense"}, ["dense", "shaped"]),
+    ({"agent_features": "yes"}, ["agent_features", "'yes'"]),
+    ({"timetable": "flatland1"}, ["timetable", "flatland1", "flatland2", "flatland3"]),
 ])
 def test_bad_config_names_the_culprit_and_the_valid_choices(env_config, named):
     with pytest.raises(ConfigError) as error:

@@ -42,7 +42,7 @@ def test_flatland_recording_stores_one_episode_per_agent(tmp_path):
     meta = read_metadata(tmp_path / "fl")
     episodes = read_episodes(tmp_path / "fl")
     assert meta["multi_agent"] and meta["module_id"] == "shared" and meta["num_env_episodes"] == 2
-    assert meta["observation_config"] == {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10}
+    assert meta["observation_config"] == {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False}
     check_spaces(meta, *agent_spaces(make_env("flatland_sparse", {"preset": "small_v0"})), where="test")
     assert len({e.multi_agent_episode_id for e in episodes}) == 2
     for ma_id in {e.multi_agent_episode_id for e in episodes}:

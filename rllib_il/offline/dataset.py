@@ -186,8 +186,8 @@ def check_observation_config(datasets: dict, env: str, env_config: dict, where: 
     """ConfigError naming `where` and the setting when one of `datasets` ({directory: metadata},
     from `datasets_metadata`) was recorded in `env` with other observation settings (e.g.
     Flatland's `observation_radius`): the spaces match, but the vectors mean something else.
-    Datasets store the settings they were recorded with (`observation_config`); older ones are
-    judged by their env_config under today's defaults."""
+    Datasets store the settings they were recorded with (`observation_config`); settings a dataset
+    does not store (older datasets, newer settings) are judged by its env_config under today's defaults."""
     from rllib_il.envs import observation_config
 
     wanted = observation_config(env, env_config)
@@ -196,7 +196,7 @@ def check_observation_config(datasets: dict, env: str, env_config: dict, where: 
     for d, meta in datasets.items():
         if meta.get("env") != env:
             continue
-        stored = meta.get("observation_config") or observation_config(env, meta.get("env_config"))
+        stored = {**observation_config(env, meta.get("env_config")), **meta.get("observation_config", {})}
         for key, value in wanted.items():
             if stored.get(key) != value:
                 raise ConfigError(

@@ -26,9 +26,11 @@ from flatland.envs.step_utils.states import TrainState
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.rllib.utils.annotations import override
 
+from rllib_il.envs.flatland.agent_features import FEATURES, AgentFeatures
 from rllib_il.envs.flatland.deadlocks import deadlocked_agents
 from rllib_il.envs.flatland.observations import TreeObservation
 from rllib_il.envs.flatland.presets import resolve_env_config
+from rllib_il.envs.flatland.timetables import TIMETABLES
 from rllib_il.errors import ConfigError
 
 NUM_ACTIONS = 5  # DO_NOTHING, MOVE_LEFT, MOVE_FORWARD, MOVE_RIGHT, STOP_MOVING
@@ -42,7 +44,9 @@ class FlatlandEnv(MultiAgentEnv):
 
     env_config: `preset` (presets/<name>.yaml, default small_v0), `seed` (seeds the sequence of
     layouts of unseeded resets), `tree_depth` (2), `predictor_depth` (30), `observation_radius` (10:
-    distance features are divided by it and clipped to 1), `reward` ("default":
+    distance features are divided by it and clipped to 1), `agent_features` (append the train's own
+    schedule and waiting time, agent_features.py), `timetable` ("flatland3": flatland's departure
+    times and time limit, or "flatland2": the 2020 baselines', timetables.py), `reward` ("default":
     flatland's, or "shaped": the 2020 baselines'), plus overrides of any preset key.
     `rail_env` is the current episode's flatland RailEnv (experts plan on it).
     """
@@ -53,8 +57,11 @@ class FlatlandEnv(MultiAgentEnv):
         self.config = resolve_env_config(env_config)
         c = self.config
         self._tree = TreeObservation(c["tree_depth"], c["predictor_depth"], c["observation_radius"])
+        self._features = AgentFeatures() if c["agent_features"] else None
+        size = self._tree.get_len_flattened() + (len(FEATURES) if self._features else 0)
         self.agents = self.possible_agents = [str(i) for i in range(self.config["number_of_agents"])]
-        self.observation_spaces = {aid: self._tree.get_observation_space() for aid in self.agents}
+        space = gym.spaces.Box(-1.0, 1.0, shape=(size,), dtype=np.float32)
+        self.observation_spaces = {aid: space for aid in self.agents}
         self.action_spaces = {aid: gym.spaces.Discrete(NUM_ACTIONS) for aid in self.agents}
         self._seeds = np.random.default_rng(_seed_entropy(env_config, self.config["seed"]))
         self.rail_env: Optional[RailEnv] = None
@@ -76,6 +83,8 @@ class FlatlandEnv(MultiAgentEnv):
             except ValueError as error:  # e.g. "Cannot fit more than one city in this map"
                 raise ConfigError(f"flatland env_config {self._user_config}: {error}") from error
         self._tree.reset(self.rail_env)
+        if self._features:
+            self._features.reset(self.rail_env)
         n = self.rail_env.get_num_agents()
         self._pending = np.zeros(n)
         self.flatland_returns = np.zeros(n)
@@ -122,6 +131,7 @@ class FlatlandEnv(MultiAgentEnv):
             number_of_agents=c["number_of_agents"],
             malfunction_generator=malfunctions,
             obs_builder_object=DummyObservationBuilder(),  # trees are built by self._tree, for acting agents only
+            timetable_generator=TIMETABLES[c["timetable"]],
             random_seed=seed,
         )
 
@@ -137,6 +147,8 @@ class FlatlandEnv(MultiAgentEnv):
         env = self.rail_env
         _, rewards, dones, self._info = env.step(actions)
         self.num_rail_steps += 1
+        if self._features:
+            self._features.after_step()
         rewards = np.array([rewards[h] for h in range(len(self._pending))], dtype=float)
         self.flatland_returns += rewards
         if self.config["reward"] == "default":
@@ -172,7 +184,7 @@ class FlatlandEnv(MultiAgentEnv):
             emit = (emit | running) & (self._observed | arrived)
         all_arrived = all(a.state == TrainState.DONE for a in env.agents)
         truncated = over and not all_arrived
-        obs = {str(h): o for h, o in self._tree.observe(sorted(emit)).items()}
+        obs = {str(h): self._observation(h, o) for h, o in self._tree.observe(sorted(emit)).items()}
         rewards = {str(h): float(self._pending[h]) for h in emit}
         if with_rewards:
             self._pending[list(emit)] = 0.0
@@ -183,6 +195,9 @@ class FlatlandEnv(MultiAgentEnv):
         self._observed |= emit
         self._finished |= running if over else arrived
         return obs, rewards, terminateds, truncateds, {aid: {} for aid in obs}
+
+    def _observation(self, handle: int, tree: np.ndarray) -> np.ndarray:
+        return np.concatenate([tree, self._features.observe(handle)]) if self._features else tree
 
 
 def _seed_entropy(env_config, seed):

@@ -1,6 +1,5 @@
 """Flatland's normalised tree observation, computed only for the agents that must act."""
 
-import gymnasium as gym
 import numpy as np
 from flatland.envs.predictions import ShortestPathPredictorForRailEnv
 from flatland.ml.observations.flatten_tree_observation_for_rail_env import FlattenedNormalizedTreeObsForRailEnv
@@ -21,9 +20,6 @@ class TreeObservation(FlattenedNormalizedTreeObsForRailEnv):
             observation_radius=observation_radius,
         )
         self._wanted = frozenset()
-
-    def get_observation_space(self, handle: int = 0) -> gym.spaces.Box:
-        return gym.spaces.Box(-1.0, 1.0, shape=(self.get_len_flattened(),), dtype=np.float32)
 
     def observe(self, handles) -> dict:
         self._wanted = frozenset(handles)

@@ -9,11 +9,13 @@ from rllib_il.errors import ConfigError
 PRESETS_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "small_v0"
 REWARDS = ("default", "shaped")
+TIMETABLES = ("flatland3", "flatland2")
 # env_config keys that change what an observation vector means (flatland divides the distance
 # features by `observation_radius` and clips them to 1) without changing its shape.
-OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius")
-# env_config keys that are not generator parameters, with their defaults.
-ENV_DEFAULTS = {"seed": None, "tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "reward": "default"}
+OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius", "agent_features")
+# env_config keys that are not generator parameters, with their defaults (a preset may set them too).
+ENV_DEFAULTS = {"seed": None, "tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False,
+                "timetable": "flatland3", "reward": "default"}
 
 
 def preset_names() -> list:
@@ -37,10 +39,13 @@ def resolve_env_config(env_config: dict) -> dict:
     for key in env_config:
         if key not in valid:
             raise ConfigError(f"flatland env_config: unknown key {key!r}; valid keys: preset, {', '.join(valid)}")
-    config = {**config, **ENV_DEFAULTS, **env_config}
-    if config["reward"] not in REWARDS:
-        raise ConfigError(f"flatland env_config: unknown reward {config['reward']!r}; valid: {', '.join(REWARDS)}")
-    for key in (*OBSERVATION_KEYS, "number_of_agents", "width", "height"):
+    config = {**ENV_DEFAULTS, **config, **env_config}
+    for key, valid_values in (("reward", REWARDS), ("timetable", TIMETABLES)):
+        if config[key] not in valid_values:
+            raise ConfigError(f"flatland env_config: unknown {key} {config[key]!r}; valid: {', '.join(valid_values)}")
+    if not isinstance(config["agent_features"], bool):
+        raise ConfigError(f"flatland env_config: agent_features must be true or false, got {config['agent_features']!r}")
+    for key in ("tree_depth", "predictor_depth", "observation_radius", "number_of_agents", "width", "height"):
         if not isinstance(config[key], int) or config[key] < 1:
             raise ConfigError(f"flatland env_config: {key} must be a positive integer, got {config[key]!r}")
     return config
