@@ -9,6 +9,8 @@ from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
 from rllib_il.envs.flatland.agent_features import FEATURES
 from rllib_il.envs.flatland.env import FlatlandEnv
+from rllib_il.envs.flatland.presets import TIMETABLES
+from rllib_il.envs.flatland.timetables import GENERATORS
 from rllib_il.envs.flatland.experts import FlatlandPlannerExpert
 from rllib_il.errors import ConfigError
 
@@ -109,6 +111,7 @@ def test_agent_features_append_schedule_waiting_time_and_departure_rank():
 def test_flatland2_timetable_is_the_2020_time_limit_with_every_train_ready_at_step_0():
     """flatland 2.x: int(8 x (width + height + trains / cities)) steps; flatland 3's timetable
     spreads departures and ends the episode at about 1.5 x the longest journey."""
+    assert set(GENERATORS) == set(TIMETABLES)
     env, today = FlatlandEnv({"timetable": "flatland2"}), FlatlandEnv({})
     env.reset(seed=5)
     today.reset(seed=5)

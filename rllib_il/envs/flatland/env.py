@@ -30,7 +30,7 @@ from rllib_il.envs.flatland.agent_features import FEATURES, AgentFeatures
 from rllib_il.envs.flatland.deadlocks import deadlocked_agents
 from rllib_il.envs.flatland.observations import TreeObservation
 from rllib_il.envs.flatland.presets import resolve_env_config
-from rllib_il.envs.flatland.timetables import TIMETABLES
+from rllib_il.envs.flatland.timetables import GENERATORS
 from rllib_il.errors import ConfigError
 
 NUM_ACTIONS = 5  # DO_NOTHING, MOVE_LEFT, MOVE_FORWARD, MOVE_RIGHT, STOP_MOVING
@@ -131,7 +131,7 @@ class FlatlandEnv(MultiAgentEnv):
             number_of_agents=c["number_of_agents"],
             malfunction_generator=malfunctions,
             obs_builder_object=DummyObservationBuilder(),  # trees are built by self._tree, for acting agents only
-            timetable_generator=TIMETABLES[c["timetable"]],
+            timetable_generator=GENERATORS[c["timetable"]],
             random_seed=seed,
         )
 

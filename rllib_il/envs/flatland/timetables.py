@@ -6,6 +6,7 @@
   time limit int(8 x (width + height + trains / cities)) (about 410 steps on small_v0).
 """
 
+import flatland.envs.rail_env  # noqa: F401 -- flatland 4.3 cannot import timetable_generators first (circular import)
 from flatland.envs.timetable_generators import timetable_generator
 from flatland.envs.timetable_utils import Timetable
 
@@ -23,4 +24,4 @@ def flatland2_timetable(agents, distance_map, agents_hints, np_random=None) -> T
     )
 
 
-TIMETABLES = {"flatland3": timetable_generator, "flatland2": flatland2_timetable}
+GENERATORS = {"flatland3": timetable_generator, "flatland2": flatland2_timetable}  # presets.TIMETABLES
