@@ -223,6 +223,7 @@ def test_malfunctions_are_reproducible():
     ({"reward": "dense"}, ["dense", "shaped"]),
     ({"agent_features": "yes"}, ["agent_features", "'yes'"]),
     ({"timetable": "flatland1"}, ["timetable", "flatland1", "flatland2", "flatland3"]),
+    ({"tree_depth": True}, ["tree_depth", "True"]),
 ])
 def test_bad_config_names_the_culprit_and_the_valid_choices(env_config, named):
     with pytest.raises(ConfigError) as error:

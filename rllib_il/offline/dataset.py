@@ -196,7 +196,9 @@ def check_observation_config(datasets: dict, env: str, env_config: dict, where: 
     for d, meta in datasets.items():
         if meta.get("env") != env:
             continue
-        stored = {**observation_config(env, meta.get("env_config")), **meta.get("observation_config", {})}
+        stored = meta.get("observation_config") or {}
+        if any(key not in stored for key in wanted):
+            stored = {**observation_config(env, meta.get("env_config")), **stored}
         for key, value in wanted.items():
             if stored.get(key) != value:
                 raise ConfigError(

@@ -10,8 +10,8 @@ PRESETS_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "small_v0"
 REWARDS = ("default", "shaped")
 TIMETABLES = ("flatland3", "flatland2")
-# env_config keys that change what an observation vector means (flatland divides the distance
-# features by `observation_radius` and clips them to 1) without changing its shape.
+# env_config keys that change what an observation vector means; some keep its shape (flatland
+# divides the distance features by `observation_radius` and clips them to 1), so spaces cannot tell.
 OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius", "agent_features")
 # env_config keys that are not generator parameters, with their defaults (a preset may set them too).
 ENV_DEFAULTS = {"seed": None, "tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False,
@@ -30,9 +30,9 @@ def load_preset(name: str) -> dict:
 
 
 def resolve_env_config(env_config: dict) -> dict:
-    """`env_config` -> complete config: preset values, then env defaults, then the user's overrides.
+    """`env_config` -> complete config: env defaults, then preset values, then the user's overrides.
 
-    Raises ConfigError naming an unknown preset, key or reward."""
+    Raises ConfigError naming an unknown preset, key, reward or timetable, or a bad value."""
     env_config = dict(env_config or {})
     config = load_preset(env_config.pop("preset", DEFAULT_PRESET))
     valid = sorted(set(config) | set(ENV_DEFAULTS))
@@ -46,7 +46,7 @@ def resolve_env_config(env_config: dict) -> dict:
     if not isinstance(config["agent_features"], bool):
         raise ConfigError(f"flatland env_config: agent_features must be true or false, got {config['agent_features']!r}")
     for key in ("tree_depth", "predictor_depth", "observation_radius", "number_of_agents", "width", "height"):
-        if not isinstance(config[key], int) or config[key] < 1:
+        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"flatland env_config: {key} must be a positive integer, got {config[key]!r}")
     return config
 
