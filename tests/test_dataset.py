@@ -8,7 +8,7 @@ import pytest
 
 from rllib_il.errors import ConfigError
 from rllib_il.offline.dataset import (
-    build_episode, check_observation_config, check_spaces, read_episodes, read_metadata, resolve_input_files,
+    build_episode, check_recorded_settings, check_spaces, read_episodes, read_metadata, resolve_input_files,
     spaces_metadata,
     write_dataset,
 )
@@ -138,7 +138,23 @@ def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
     default env and is refused, naming the setting, by an env that appends them."""
     old = {"data/old": {"env": "flatland_sparse", "env_config": {"preset": "small_v0"},
                         "observation_config": {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10}}}
-    check_observation_config(old, "flatland_sparse", {"preset": "small_v0"}, "input")
+    check_recorded_settings(old, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
     with pytest.raises(ConfigError, match="input: dataset data/old was recorded with env_config agent_features=False, "
                                           "the env has agent_features=True"):
-        check_observation_config(old, "flatland_sparse", {"agent_features": True}, "input")
+        check_recorded_settings(old, "flatland_sparse", {"agent_features": True}, "input", rewards=False)
+
+
+def test_reward_settings_are_checked_only_for_algorithms_that_learn_from_rewards():
+    shaped = {"data/shaped": {"env": "flatland_sparse", "env_config": {"preset": "small_v0", "reward": "shaped"}}}
+    check_recorded_settings(shaped, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=False)
+    with pytest.raises(ConfigError, match="input: dataset data/shaped was recorded with env_config reward='shaped', "
+                                          "the env has reward='default'"):
+        check_recorded_settings(shaped, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
+    stored = {"data/stored": {"env": "flatland_sparse", "env_config": {"preset": "gone"},
+                              "reward_config": {"reward": "default", "timetable": "flatland2"}}}
+    with pytest.raises(ConfigError, match="input: dataset data/stored: flatland env_config: unknown preset 'gone'"):
+        check_recorded_settings(stored, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
+    stored["data/stored"]["observation_config"] = {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10,
+                                                   "agent_features": False}
+    with pytest.raises(ConfigError, match="recorded with env_config timetable='flatland2', the env has timetable='flatland3'"):
+        check_recorded_settings(stored, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)

@@ -49,6 +49,15 @@ def test_expert_data_recorded_with_other_observation_settings_is_refused(flatlan
         config.validate()
 
 
+@pytest.mark.parametrize("key, value", [("reward", "shaped"), ("timetable", "flatland2")])
+def test_expert_data_recorded_with_other_reward_settings_is_refused(flatland_data, key, value):
+    """Same observations, other returns: DQfD's TD targets would mix two tasks' rewards."""
+    config = apex_config(flatland_data).environment(env_config={**ENV_CONFIG, key: value})
+    default = {"reward": "default", "timetable": "flatland3"}[key]
+    with pytest.raises(ConfigError, match=f"expert_data .* {key}='{default}', the env has {key}='{value}'"):
+        config.validate()
+
+
 @pytest.fixture(scope="module")
 def algo(ray_session, flatland_data):
     algorithm = apex_config(flatland_data).build_algo()

@@ -216,6 +216,15 @@ def test_flatland_dataset_recorded_with_other_observation_settings_is_refused(fl
         config.validate()
 
 
+def test_flatland_dataset_recorded_with_other_rewards_trains_only_behaviour_cloning(flatland_data):
+    """The dataset's rewards are flatland's default: advantages (beta > 0) under the shaped reward
+    would weigh its actions by another task's returns; behaviour cloning ignores rewards."""
+    config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "reward": "shaped"})
+    with pytest.raises(ConfigError, match="recorded with env_config reward='default', the env has reward='shaped'"):
+        config.validate()
+    config.training(beta=0.0).validate()
+
+
 def test_flatland_trains_without_evaluation_env_runners(ray_session, flatland_data):
     algo = flatland_config(flatland_data).build_algo()  # spaces then come from the dataset, per agent
     try:

@@ -25,7 +25,7 @@ def test_cartpole_recording_statistics_and_layout(cartpole_data):
     meta = read_metadata(out)
     assert meta["seeds"] == [10, 11, 12, 13] and meta["num_episodes"] == 4 and meta["num_steps"] == 2000
     assert (meta["env"], meta["expert"], meta["multi_agent"], meta["module_id"]) == ("CartPole-v1", "cartpole", False, None)
-    assert meta["statistics"] == summary and "observation_config" not in meta
+    assert meta["statistics"] == summary and "observation_config" not in meta and "reward_config" not in meta
     episodes = read_episodes(out)
     assert all(len(e) == 500 and e.is_truncated and not e.is_terminated for e in episodes)
     np.testing.assert_array_equal(episodes[0].get_extra_model_outputs("return_to_go"), np.arange(500, 0, -1))
@@ -43,6 +43,7 @@ def test_flatland_recording_stores_one_episode_per_agent(tmp_path):
     episodes = read_episodes(tmp_path / "fl")
     assert meta["multi_agent"] and meta["module_id"] == "shared" and meta["num_env_episodes"] == 2
     assert meta["observation_config"] == {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False}
+    assert meta["reward_config"] == {"reward": "shaped", "timetable": "flatland3"}
     check_spaces(meta, *agent_spaces(make_env("flatland_sparse", {"preset": "small_v0"})), where="test")
     assert len({e.multi_agent_episode_id for e in episodes}) == 2
     for ma_id in {e.multi_agent_episode_id for e in episodes}:

@@ -12,12 +12,15 @@ class EnvSpec:
     and the RLlib callback class (dotted "module.Class", as update_from_dict reads it) that reports
     its episode metrics, if any. `observation_config(env_config)` returns the settings that change
     what the observation vectors mean without changing their space (a dataset recorded with other
-    values cannot train this env's policy)."""
+    values cannot train this env's policy); `reward_config(env_config)` those that change what a
+    stored reward means (a dataset recorded with other values cannot train algorithms that learn
+    from rewards)."""
 
     creator: Callable[[dict], object]
     multi_agent: bool
     callbacks: Optional[str] = None
     observation_config: Optional[Callable[[dict], dict]] = None
+    reward_config: Optional[Callable[[dict], dict]] = None
 
 
 def _flatland(env_config):
@@ -26,10 +29,13 @@ def _flatland(env_config):
     return FlatlandEnv(env_config)
 
 
-def _flatland_observation_config(env_config):
-    from rllib_il.envs.flatland.presets import observation_config
+def _flatland_settings(kind: str) -> Callable[[dict], dict]:
+    def settings(env_config):
+        from rllib_il.envs.flatland import presets
 
-    return observation_config(env_config)
+        return getattr(presets, kind)(env_config)
+
+    return settings
 
 
 ENVS = {
@@ -37,7 +43,8 @@ ENVS = {
         _flatland,
         multi_agent=True,
         callbacks="rllib_il.envs.flatland.callbacks.FlatlandMetricsCallback",
-        observation_config=_flatland_observation_config,
+        observation_config=_flatland_settings("observation_config"),
+        reward_config=_flatland_settings("reward_config"),
     ),
 }
 
@@ -49,12 +56,14 @@ def map_to_shared(agent_id, episode, **kwargs):
     return SHARED_MODULE_ID
 
 
-def observation_config(env: str, env_config: dict) -> Optional[dict]:
-    """The observation settings of `env` under `env_config` (EnvSpec.observation_config), or None."""
+SETTINGS = ("observation_config", "reward_config")
+
+
+def env_settings(env: str, env_config: dict, kind: str) -> Optional[dict]:
+    """The settings of `kind` (one of SETTINGS, see EnvSpec) of `env` under `env_config`, or None."""
     spec = ENVS.get(env)
-    if spec is None or spec.observation_config is None:
-        return None
-    return spec.observation_config(env_config or {})
+    settings = getattr(spec, kind) if spec is not None else None
+    return None if settings is None else settings(env_config or {})
 
 
 def known_env(name):

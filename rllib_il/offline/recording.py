@@ -26,7 +26,7 @@ from rich.table import Table
 from tqdm import tqdm
 
 from rllib_il import SHARED_MODULE_ID
-from rllib_il.envs import ENVS, observation_config
+from rllib_il.envs import ENVS, SETTINGS, env_settings
 from rllib_il.errors import ConfigError
 from rllib_il.experts import make_expert
 from rllib_il.offline.dataset import build_episode, check_output_dir, spaces_metadata, write_dataset
@@ -340,9 +340,10 @@ def record_dataset(
         **spaces_metadata(*agent_spaces(probe)),
         "statistics": summary,
     }
-    settings = observation_config(env_name, env_config)
-    if settings is not None:
-        metadata["observation_config"] = settings
+    for kind in SETTINGS:
+        settings = env_settings(env_name, env_config, kind)
+        if settings is not None:
+            metadata[kind] = settings
     if act_with is not None:
         metadata["dagger"] = {"act_with": act_with, "expert_prob": expert_prob}
     write_dataset(recorded, out, metadata, overwrite=overwrite)

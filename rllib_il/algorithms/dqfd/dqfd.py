@@ -166,10 +166,10 @@ class DQfDConfig(DQNConfig):
             self.env_runner_cls = ApexMultiAgentEnvRunner if self.is_multi_agent else ApexSingleAgentEnvRunner
 
     def _check_expert_data(self) -> None:
-        """ConfigError unless `expert_data` is a readable dataset recorded with this env's spaces and
-        observation settings, in episodes the expert flew itself (not DAgger labels)."""
+        """ConfigError unless `expert_data` is a readable dataset recorded with this env's spaces,
+        observation and reward settings, in episodes the expert flew itself (not DAgger labels)."""
         from rllib_il.offline.dataset import (
-            check_observation_config,
+            check_recorded_settings,
             check_spaces,
             dagger_dataset,
             datasets_metadata,
@@ -192,7 +192,7 @@ class DQfDConfig(DQNConfig):
                 check_spaces(metadata, *agent_spaces(env), f"expert_data {self.expert_data}")
             finally:
                 env.close()
-            check_observation_config(datasets, self.env, self.env_config, f"expert_data {self.expert_data}")
+            check_recorded_settings(datasets, self.env, self.env_config, f"expert_data {self.expert_data}", rewards=True)
 
 
 class APEXDQfDConfig(DQfDConfig):

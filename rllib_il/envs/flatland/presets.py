@@ -13,6 +13,9 @@ TIMETABLES = ("flatland3", "flatland2")
 # env_config keys that change what an observation vector means; some keep its shape (flatland
 # divides the distance features by `observation_radius` and clips them to 1), so spaces cannot tell.
 OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius", "agent_features")
+# env_config keys that change what a stored reward means (the reward function; the timetable sets
+# departure times, lateness and the time limit): algorithms that learn from rewards need them equal.
+REWARD_KEYS = ("reward", "timetable")
 # env_config keys that are not generator parameters, with their defaults (a preset may set them too).
 ENV_DEFAULTS = {"seed": None, "tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False,
                 "timetable": "flatland3", "reward": "default"}
@@ -55,3 +58,9 @@ def observation_config(env_config: dict) -> dict:
     """The resolved values of OBSERVATION_KEYS for `env_config`."""
     config = resolve_env_config(env_config)
     return {key: config[key] for key in OBSERVATION_KEYS}
+
+
+def reward_config(env_config: dict) -> dict:
+    """The resolved values of REWARD_KEYS for `env_config`."""
+    config = resolve_env_config(env_config)
+    return {key: config[key] for key in REWARD_KEYS}
