@@ -222,6 +222,9 @@ def test_flatland_dataset_recorded_with_other_rewards_trains_only_behaviour_clon
     config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "reward": "shaped"})
     with pytest.raises(ConfigError, match="recorded with env_config reward='default', the env has reward='shaped'"):
         config.validate()
+    config.training(beta=[[0, 0.0], [100, 0.5]])  # a schedule that leaves 0 learns from rewards too
+    with pytest.raises(ConfigError, match="reward='default', the env has reward='shaped'"):
+        config.validate()
     config.training(beta=0.0).validate()
 
 

@@ -1,9 +1,12 @@
 """Environments of rllib_il, registered with Tune under the names experiment files use."""
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
 from ray.tune.registry import register_env
+
+from rllib_il.envs.flatland import presets as flatland_presets
 
 
 @dataclass(frozen=True)
@@ -29,22 +32,13 @@ def _flatland(env_config):
     return FlatlandEnv(env_config)
 
 
-def _flatland_settings(kind: str) -> Callable[[dict], dict]:
-    def settings(env_config):
-        from rllib_il.envs.flatland import presets
-
-        return getattr(presets, kind)(env_config)
-
-    return settings
-
-
 ENVS = {
     "flatland_sparse": EnvSpec(
         _flatland,
         multi_agent=True,
         callbacks="rllib_il.envs.flatland.callbacks.FlatlandMetricsCallback",
-        observation_config=_flatland_settings("observation_config"),
-        reward_config=_flatland_settings("reward_config"),
+        observation_config=partial(flatland_presets.settings, keys=flatland_presets.OBSERVATION_KEYS),
+        reward_config=partial(flatland_presets.settings, keys=flatland_presets.REWARD_KEYS),
     ),
 }
 
@@ -59,11 +53,16 @@ def map_to_shared(agent_id, episode, **kwargs):
 SETTINGS = ("observation_config", "reward_config")
 
 
-def env_settings(env: str, env_config: dict, kind: str) -> Optional[dict]:
-    """The settings of `kind` (one of SETTINGS, see EnvSpec) of `env` under `env_config`, or None."""
+def env_settings(env: str, env_config: dict, kinds=SETTINGS) -> dict:
+    """The settings of `kinds` (EnvSpec fields named in SETTINGS) of `env` under `env_config`,
+    merged into one dict; {} for an env without such settings."""
     spec = ENVS.get(env)
-    settings = getattr(spec, kind) if spec is not None else None
-    return None if settings is None else settings(env_config or {})
+    merged = {}
+    for kind in kinds:
+        settings = getattr(spec, kind, None)
+        if settings is not None:
+            merged.update(settings(env_config or {}))
+    return merged
 
 
 def known_env(name):

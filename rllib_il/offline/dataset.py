@@ -184,24 +184,20 @@ def dagger_dataset(datasets: dict) -> Optional[Path]:
 
 def check_recorded_settings(datasets: dict, env: str, env_config: dict, where: str, rewards: bool) -> None:
     """ConfigError naming `where`, the dataset and the setting when one of `datasets` ({directory:
-    metadata}, from `datasets_metadata`) was recorded in `env` with other observation settings (e.g.
-    Flatland's `observation_radius`): the spaces match, but the vectors mean something else; with
-    `rewards` (algorithms that learn from rewards) also with other reward settings (Flatland's
-    `reward`, `timetable`): its returns are another task's.
-    Datasets store the settings they were recorded with (`observation_config`, `reward_config`);
-    settings a dataset does not store (older datasets, newer settings) are judged by its env_config
-    under today's defaults."""
+    metadata}, from `datasets_metadata`) was recorded in `env` with other observation settings (equal
+    spaces, other meaning) or, with `rewards`, other reward settings (another task's returns).
+    Settings a dataset does not store are judged by its env_config under today's defaults."""
     from rllib_il.envs import SETTINGS, env_settings
 
     kinds = SETTINGS if rewards else ("observation_config",)
-    wanted = _settings(lambda kind: env_settings(env, env_config, kind), kinds)
+    wanted = env_settings(env, env_config, kinds)
     for d, meta in datasets.items():
         if meta.get("env") != env:
             continue
-        stored = _settings(meta.get, kinds)
+        stored = {key: value for kind in kinds for key, value in (meta.get(kind) or {}).items()}
         if any(key not in stored for key in wanted):
             try:
-                stored = {**_settings(lambda kind: env_settings(env, meta.get("env_config"), kind), kinds), **stored}
+                stored = {**env_settings(env, meta.get("env_config"), kinds), **stored}
             except ConfigError as e:
                 raise ConfigError(f"{where}: dataset {d}: {e}") from None
         for key, value in wanted.items():
@@ -209,11 +205,6 @@ def check_recorded_settings(datasets: dict, env: str, env_config: dict, where: s
                 raise ConfigError(
                     f"{where}: dataset {d} was recorded with env_config {key}={stored.get(key)!r}, the env has {key}={value!r}"
                 )
-
-
-def _settings(get, kinds) -> dict:
-    """The union of the settings dicts `get(kind)` (None counts as {}) over `kinds`."""
-    return {key: value for kind in kinds for key, value in (get(kind) or {}).items()}
 
 
 def one_line(space) -> str:

@@ -341,8 +341,8 @@ def record_dataset(
         "statistics": summary,
     }
     for kind in SETTINGS:
-        settings = env_settings(env_name, env_config, kind)
-        if settings is not None:
+        settings = env_settings(env_name, env_config, (kind,))
+        if settings:
             metadata[kind] = settings
     if act_with is not None:
         metadata["dagger"] = {"act_with": act_with, "expert_prob": expert_prob}

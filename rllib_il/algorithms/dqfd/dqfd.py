@@ -192,7 +192,8 @@ class DQfDConfig(DQNConfig):
                 check_spaces(metadata, *agent_spaces(env), f"expert_data {self.expert_data}")
             finally:
                 env.close()
-            check_recorded_settings(datasets, self.env, self.env_config, f"expert_data {self.expert_data}", rewards=True)
+            where = f"expert_data {self.expert_data}"
+            check_recorded_settings(datasets, self.env, self.env_config, where, rewards=True)
 
 
 class APEXDQfDConfig(DQfDConfig):

@@ -221,9 +221,9 @@ class MARWILILConfig(MARWILConfig):
             where = f"{NAME} input {self.input_} (env {self.env})"
             dataset.check_spaces(metadata, *spaces, where=where)
             if isinstance(self.env, str):
-                # Behaviour cloning ignores rewards: it may learn from data recorded under other reward settings.
+                # Behaviour cloning's policy ignores rewards: it may learn from data recorded under other reward settings.
                 rewards = not is_behaviour_cloning(self.beta)
-                dataset.check_recorded_settings(datasets, self.env, self.env_config, where, rewards)
+                dataset.check_recorded_settings(datasets, self.env, self.env_config, where, rewards=rewards)
         AlgorithmConfig.validate(self)
 
     def env_facts(self):

@@ -54,13 +54,7 @@ def resolve_env_config(env_config: dict) -> dict:
     return config
 
 
-def observation_config(env_config: dict) -> dict:
-    """The resolved values of OBSERVATION_KEYS for `env_config`."""
+def settings(env_config: dict, keys) -> dict:
+    """The resolved values of `keys` (OBSERVATION_KEYS or REWARD_KEYS) for `env_config`."""
     config = resolve_env_config(env_config)
-    return {key: config[key] for key in OBSERVATION_KEYS}
-
-
-def reward_config(env_config: dict) -> dict:
-    """The resolved values of REWARD_KEYS for `env_config`."""
-    config = resolve_env_config(env_config)
-    return {key: config[key] for key in REWARD_KEYS}
+    return {key: config[key] for key in keys}
