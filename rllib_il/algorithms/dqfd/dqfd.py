@@ -187,12 +187,12 @@ class DQfDConfig(DQNConfig):
             raise ConfigError(f"expert_data: dataset {d} holds DAgger labels (another policy chose the actions "
                               "that led to its next states and rewards); DQfD needs episodes the expert flew")
         if isinstance(self.env, str):
+            where = f"expert_data {self.expert_data}"
             env = make_env(self.env, self.env_config)
             try:
-                check_spaces(metadata, *agent_spaces(env), f"expert_data {self.expert_data}")
+                check_spaces(metadata, *agent_spaces(env), where)
             finally:
                 env.close()
-            where = f"expert_data {self.expert_data}"
             check_recorded_settings(datasets, self.env, self.env_config, where, rewards=True)
 
 

@@ -221,7 +221,7 @@ class MARWILILConfig(MARWILConfig):
             where = f"{NAME} input {self.input_} (env {self.env})"
             dataset.check_spaces(metadata, *spaces, where=where)
             if isinstance(self.env, str):
-                # Behaviour cloning's policy ignores rewards: it may learn from data recorded under other reward settings.
+                # Behaviour cloning's policy ignores rewards: data recorded under other reward settings will do.
                 rewards = not is_behaviour_cloning(self.beta)
                 dataset.check_recorded_settings(datasets, self.env, self.env_config, where, rewards=rewards)
         AlgorithmConfig.validate(self)
