@@ -26,6 +26,9 @@ setup(
         "rich>=13",
         "matplotlib>=3.7",
         "imageio>=2.30",
+        # torch installs fsspec; without aiohttp, Ray Data's threaded file listing races on importing
+        # fsspec's HTTP filesystem and RLlib's own MARWIL/BC fail on multi-file datasets (ImportError).
+        "aiohttp>=3.9",
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={

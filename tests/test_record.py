@@ -118,18 +118,24 @@ def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session):
-    """RLlib's own BC reads the dataset directory with `input_read_episodes=True`."""
+def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session, tmp_path, monkeypatch):
+    """RLlib's own BC reads the dataset directory with `input_read_episodes=True`, here one file per
+    episode like a large recording: Ray Data lists several files in threads, which failed with
+    "cannot import name 'HTTPFileSystem'" while fsspec (from torch) lacked aiohttp."""
     from ray.rllib.algorithms.bc import BCConfig
     from ray.rllib.utils.serialization import gym_space_from_dict
 
-    out, _ = cartpole_data
-    meta = read_metadata(out)
+    from rllib_il.offline import dataset
+
+    meta = read_metadata(cartpole_data[0])
+    monkeypatch.setattr(dataset, "EPISODES_PER_FILE", 1)
+    out = dataset.write_dataset(read_episodes(cartpole_data[0]), tmp_path / "files", meta)
+    assert len(list(out.glob("*.parquet"))) == 4
     config = (
         BCConfig()
         .environment(observation_space=gym_space_from_dict(meta["observation_space"]),
                      action_space=gym_space_from_dict(meta["action_space"]))
-        .offline_data(input_=str(out), input_read_episodes=True, input_read_batch_size=2,
+        .offline_data(input_=sorted(str(f) for f in out.glob("*.parquet")), input_read_episodes=True, input_read_batch_size=2,
                       dataset_num_iters_per_learner=1,
                       map_batches_kwargs={"concurrency": 1})  # 2 CPUs: 2 pre-learner actors starve the reader
         .training(train_batch_size_per_learner=256, lr=1e-3)
