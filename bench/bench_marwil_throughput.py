@@ -56,6 +56,16 @@ def samples_per_second(config, iters):
         algo.stop()
 
 
+def print_table(args, metadata, rates):
+    """The markdown row docs/marwil.md quotes, and the speed-up when both runs were made."""
+    print("| dataset | batch x updates | " + " | ".join(f"{RUNS[run][0]} samples/s" for run in rates) + " |")
+    print("|---|---|" + "---|" * len(rates))
+    print(f"| {args.input} ({metadata['num_steps']} steps) | {args.batch_size} x {args.updates} | "
+          + " | ".join(f"{rate:,.0f}" for rate in rates.values()) + " |")
+    if {"memory", "rllib"} <= set(rates):
+        print(f"speed-up in memory / RLlib: {rates['memory'] / rates['rllib']:.1f}x", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--input", default="saved_experiences/cartpole")
@@ -76,14 +86,9 @@ def main():
         for run in args.runs:
             rates[run] = samples_per_second(configure(RUNS[run][1](), args, spaces), args.iters)
             print(f"{RUNS[run][0]}: {rates[run]:,.0f} samples/s", flush=True)
+        print_table(args, metadata, rates)  # before shutdown: one run's process ended in it, table unprinted
     finally:
         ray.shutdown()
-    print("| dataset | batch x updates | " + " | ".join(f"{RUNS[run][0]} samples/s" for run in rates) + " |")
-    print("|---|---|" + "---|" * len(rates))
-    print(f"| {args.input} ({metadata['num_steps']} steps) | {args.batch_size} x {args.updates} | "
-          + " | ".join(f"{rate:,.0f}" for rate in rates.values()) + " |")
-    if {"memory", "rllib"} <= set(rates):
-        print(f"speed-up in memory / RLlib: {rates['memory'] / rates['rllib']:.1f}x")
 
 
 if __name__ == "__main__":
