@@ -79,15 +79,14 @@ def prepare_out(out: Path, overwrite: bool) -> None:
 
 def train_round(exp, output_dir: Path, address):
     """Trains `exp` under `output_dir`; (headline metrics, last checkpoint path), or None if it failed."""
-    from ray.tune.utils import flatten_dict
-
+    from rllib_il.plot import last_values, load_results
     from rllib_il.train import headline, init_ray, run_experiment, summarize
 
     init_ray(address)
     results = run_experiment(exp, output_dir)
     if not summarize(exp, results, output_dir) or results[0].checkpoint is None:
         return None
-    return headline(flatten_dict(results[0].metrics, delimiter="/")), results[0].checkpoint.path
+    return headline(last_values(load_results(Path(results[0].path)))), results[0].checkpoint.path
 
 
 @cli

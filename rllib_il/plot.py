@@ -35,6 +35,12 @@ def load_results(trial_dir: Path) -> pd.DataFrame:
     return frame.drop_duplicates("training_iteration", keep="last") if rows else frame
 
 
+def last_values(frame: pd.DataFrame) -> dict:
+    """Each column's last measured value: evaluation metrics exist only on evaluation iterations
+    (RLlib reports NaN or nothing in between), so the last row alone would often lack them."""
+    return frame.ffill().iloc[-1].to_dict() if len(frame) else {}
+
+
 def run_label(directory: Path, trial: Path) -> str:
     """'<experiment> <grid params>' from Tune's trial directory name
     `<trainable>_<env>_<id>_<index>[_<params>]_<date>`, else the experiment and trial id."""

@@ -115,11 +115,11 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
 
 
 def headline(metrics: dict) -> dict:
-    """The summary columns present in one trial's flattened last result."""
+    """The summary columns present in one trial's flattened metrics (`plot.last_values`)."""
     found = {}
     for column, keys in HEADLINE.items():
         for key in keys:
-            if metrics.get(key) is not None:
+            if metrics.get(key) is not None and metrics[key] == metrics[key]:  # NaN != NaN
                 found[column] = metrics[key]
                 break
     return found
@@ -127,10 +127,9 @@ def headline(metrics: dict) -> dict:
 
 def summarize(exp, results, output_dir: Path) -> bool:
     """Prints one row per trial (params, headline metrics), the checkpoints, and writes the curves PNG."""
-    from ray.tune.utils import flatten_dict
     from rich.table import Table
 
-    from rllib_il.plot import load_results
+    from rllib_il.plot import last_values, load_results
     from rllib_il.plots import plot_learning_curves
     from rllib_il.ui import console
 
@@ -146,12 +145,12 @@ def summarize(exp, results, output_dir: Path) -> bool:
             ok = False
             table.add_row(trial, params, "-", *["-"] * len(HEADLINE), f"ERROR: {result.error}".splitlines()[0])
             continue
-        metrics = flatten_dict(result.metrics, delimiter="/")
-        shown = headline(metrics)
+        frame = load_results(Path(result.path))
+        shown = headline(last_values(frame))
         table.add_row(
-            trial, params, str(metrics.get("training_iteration", "-")), *[format_headline(c, shown.get(c)) for c in HEADLINE], "ok"
+            trial, params, str(result.metrics.get("training_iteration", "-")), *[format_headline(c, shown.get(c)) for c in HEADLINE], "ok"
         )
-        curves[params if params != "-" else f"trial {trial}"] = load_results(Path(result.path))
+        curves[params if params != "-" else f"trial {trial}"] = frame
         if result.checkpoint:
             checkpoints.append(f"  {trial} ({params}): {result.checkpoint.path}")
     out = console()

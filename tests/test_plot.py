@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rllib_il.plot import load_results, main, run_label
+from rllib_il.plot import last_values, load_results, main, run_label
 from rllib_il.plots import curve
+from rllib_il.train import format_headline, headline
 
 
 def write_trial(directory, returns, resumed_at=None):
@@ -56,3 +57,18 @@ def test_lines_are_labelled_by_experiment_and_grid_params():
     assert run_label(exp, exp / grid) == "lunarlander-marwil-mixed beta=1,seed=1"
     assert run_label(exp, exp / plain) == "lunarlander-marwil-mixed cb7ba_00000"
     assert run_label(exp, exp / "trial_a") == "lunarlander-marwil-mixed/trial_a"
+
+
+def test_the_summary_shows_the_last_evaluation_not_the_last_iterations_nan(tmp_path):
+    """A run of 112 iterations evaluating every 10 ends on an iteration without evaluation metrics
+    (RLlib reports NaN there); the summary showed "nan %" before `last_values`."""
+    rows = [{"training_iteration": 1, "env_runners": {"episode_return_mean": -9.0}},
+            {"training_iteration": 2, "env_runners": {"episode_return_mean": -8.0},
+             "evaluation": {"env_runners": {"percentage_complete": 0.6, "episode_return_mean": -5.0}}},
+            {"training_iteration": 3, "env_runners": {"episode_return_mean": -7.0},
+             "evaluation": {"env_runners": {"percentage_complete": float("nan"), "episode_return_mean": float("nan")}}}]
+    (tmp_path / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
+    shown = headline(last_values(load_results(tmp_path)))
+    assert shown == {"return": -5.0, "% arrived": 0.6}
+    assert format_headline("% arrived", shown["% arrived"]) == "60.0 %"
+    assert headline({"env_runners/episode_return_mean": float("nan")}) == {}
