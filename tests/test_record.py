@@ -119,8 +119,8 @@ def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
 
 
 def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session, tmp_path, monkeypatch):
-    """RLlib's own BC reads the dataset directory with `input_read_episodes=True`, here one file per
-    episode like a large recording: Ray Data lists several files in threads, which failed with
+    """RLlib's own BC reads a recording's parquet files with `input_read_episodes=True`, here one file
+    per episode like a large recording: Ray Data lists a list of files in threads, which failed with
     "cannot import name 'HTTPFileSystem'" while fsspec (from torch) lacked aiohttp."""
     from ray.rllib.algorithms.bc import BCConfig
     from ray.rllib.utils.serialization import gym_space_from_dict
