@@ -10,6 +10,7 @@ builds and rebuilds count, as they do in a real run.
 """
 
 import argparse
+import sys
 import time
 
 import ray
@@ -63,7 +64,8 @@ def print_table(args, metadata, rates):
     print(f"| {args.input} ({metadata['num_steps']} steps) | {args.batch_size} x {args.updates} | "
           + " | ".join(f"{rate:,.0f}" for rate in rates.values()) + " |")
     if {"memory", "rllib"} <= set(rates):
-        print(f"speed-up in memory / RLlib: {rates['memory'] / rates['rllib']:.1f}x", flush=True)
+        print(f"speed-up in memory / RLlib: {rates['memory'] / rates['rllib']:.1f}x")
+    sys.stdout.flush()
 
 
 def main():
@@ -86,7 +88,7 @@ def main():
         for run in args.runs:
             rates[run] = samples_per_second(configure(RUNS[run][1](), args, spaces), args.iters)
             print(f"{RUNS[run][0]}: {rates[run]:,.0f} samples/s", flush=True)
-        print_table(args, metadata, rates)  # before shutdown: one run's process ended in it, table unprinted
+        print_table(args, metadata, rates)  # before ray.shutdown(): once the process ended in it, the table unprinted
     finally:
         ray.shutdown()
 

@@ -6,6 +6,8 @@ Tune's progress table, TensorBoard logs, checkpoints and a learning-curve PNG.
 """
 
 import argparse
+import math
+import numbers
 import os
 import sys
 from pathlib import Path
@@ -119,7 +121,7 @@ def headline(metrics: dict) -> dict:
     found = {}
     for column, keys in HEADLINE.items():
         for key in keys:
-            if metrics.get(key) is not None and metrics[key] == metrics[key]:  # NaN != NaN
+            if isinstance(metrics.get(key), numbers.Real) and not math.isnan(metrics[key]):
                 found[column] = metrics[key]
                 break
     return found
@@ -133,7 +135,8 @@ def summarize(exp, results, output_dir: Path) -> bool:
     from rllib_il.plots import plot_learning_curves
     from rllib_il.ui import console
 
-    table = Table(title=f"{exp.name}: results in {output_dir.resolve() / exp.name}")
+    table = Table(title=f"{exp.name}: results in {output_dir.resolve() / exp.name}",
+                  caption="return, % arrived: the last value each trial reported (evaluations run every few iterations)")
     for column in ("trial", "params", "iterations", *HEADLINE, "status"):
         table.add_column(column)
     ok = True

@@ -1,14 +1,14 @@
 """Learning-curve CLI on hand-written Tune result files."""
 
 import json
-
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 
 from rllib_il.plot import last_values, load_results, main, run_label
 from rllib_il.plots import curve
-from rllib_il.train import format_headline, headline
+from rllib_il.train import headline, summarize
 
 
 def write_trial(directory, returns, resumed_at=None):
@@ -59,16 +59,25 @@ def test_lines_are_labelled_by_experiment_and_grid_params():
     assert run_label(exp, exp / "trial_a") == "lunarlander-marwil-mixed/trial_a"
 
 
-def test_the_summary_shows_the_last_evaluation_not_the_last_iterations_nan(tmp_path):
+def test_the_summary_shows_the_last_evaluation_not_the_last_iterations_nan(tmp_path, capsys):
     """A run of 112 iterations evaluating every 10 ends on an iteration without evaluation metrics
-    (RLlib reports NaN there); the summary showed "nan %" before `last_values`."""
+    (RLlib reports NaN or nothing there); the end-of-run table showed "nan %" before `last_values`."""
     rows = [{"training_iteration": 1, "env_runners": {"episode_return_mean": -9.0}},
             {"training_iteration": 2, "env_runners": {"episode_return_mean": -8.0},
              "evaluation": {"env_runners": {"percentage_complete": 0.6, "episode_return_mean": -5.0}}},
             {"training_iteration": 3, "env_runners": {"episode_return_mean": -7.0},
-             "evaluation": {"env_runners": {"percentage_complete": float("nan"), "episode_return_mean": float("nan")}}}]
-    (tmp_path / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
-    shown = headline(last_values(load_results(tmp_path)))
-    assert shown == {"return": -5.0, "% arrived": 0.6}
-    assert format_headline("% arrived", shown["% arrived"]) == "60.0 %"
+             "evaluation": {"env_runners": {"percentage_complete": float("nan"), "episode_return_mean": float("nan")}}},
+            {"training_iteration": 4, "env_runners": {"episode_return_mean": -6.0}}]
+    trial_dir = tmp_path / "exp" / "trial_a"
+    trial_dir.mkdir(parents=True)
+    (trial_dir / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
+    assert headline(last_values(load_results(trial_dir))) == {"return": -5.0, "% arrived": 0.6}
     assert headline({"env_runners/episode_return_mean": float("nan")}) == {}
+    assert headline({"env_runners/episode_return_mean": "null"}) == {}
+
+    exp = SimpleNamespace(name="exp", trials=[{"params": {}}])
+    result = SimpleNamespace(path=str(trial_dir), metrics={**rows[-1], "trial_id": "a"}, error=None,
+                             checkpoint=None, config={})
+    assert summarize(exp, [result], tmp_path)
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ a "))
+    assert [cell.strip() for cell in row.split("│")[3:6]] == ["4", "-5.00", "60.0 %"]
