@@ -88,7 +88,7 @@ def main():
         for run in args.runs:
             rates[run] = samples_per_second(configure(RUNS[run][1](), args, spaces), args.iters)
             print(f"{RUNS[run][0]}: {rates[run]:,.0f} samples/s", flush=True)
-        print_table(args, metadata, rates)  # before ray.shutdown(): once the process ended in it, the table unprinted
+        print_table(args, metadata, rates)  # before ray.shutdown(): one run's process ended there, its table lost
     finally:
         ray.shutdown()
 

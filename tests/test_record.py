@@ -130,12 +130,13 @@ def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session, tmp_pa
     meta = read_metadata(cartpole_data[0])
     monkeypatch.setattr(dataset, "EPISODES_PER_FILE", 1)
     out = dataset.write_dataset(read_episodes(cartpole_data[0]), tmp_path / "files", meta)
-    assert len(list(out.glob("*.parquet"))) == 4
+    files = [str(f) for f in dataset.resolve_input_files(out)]
+    assert len(files) == 4
     config = (
         BCConfig()
         .environment(observation_space=gym_space_from_dict(meta["observation_space"]),
                      action_space=gym_space_from_dict(meta["action_space"]))
-        .offline_data(input_=sorted(str(f) for f in out.glob("*.parquet")), input_read_episodes=True, input_read_batch_size=2,
+        .offline_data(input_=files, input_read_episodes=True, input_read_batch_size=2,
                       dataset_num_iters_per_learner=1,
                       map_batches_kwargs={"concurrency": 1})  # 2 CPUs: 2 pre-learner actors starve the reader
         .training(train_batch_size_per_learner=256, lr=1e-3)
