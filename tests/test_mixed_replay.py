@@ -1,7 +1,5 @@
 """The expert + simulation prioritized buffer: ratio, flags, 1-step/n-step columns, priority routing."""
 
-import time
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -123,24 +121,3 @@ def test_expert_part_never_evicted():
 def test_phase1_samples_only_expert_when_no_simulation():
     buf = MixedPrioritizedEpisodeReplayBuffer(expert_episodes=[make_episode(1, 0, 10)], seed=0)
     assert column(buf.sample(16), IS_EXPERT).sum() == 16
-
-
-def test_sampling_costs_no_more_than_stock_rllib(buffer):
-    """Per row our sampler costs about what RLlib's own PrioritizedEpisodeReplayBuffer costs."""
-    from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import PrioritizedEpisodeReplayBuffer
-
-    episodes = [make_episode(0, 100 + i, 200, terminated=False) for i in range(4)]
-    buffer.add(episodes)
-    stock = PrioritizedEpisodeReplayBuffer(capacity=1000, alpha=1.0)
-    stock.add(episodes)
-
-    def cost(buf):
-        start = time.perf_counter()
-        for _ in range(10):
-            buf.sample(256, n_step=3, beta=0.4, gamma=0.99)
-            buf.update_priorities(np.ones(256))
-        return (time.perf_counter() - start) / 10
-
-    ours, theirs = min(cost(buffer) for _ in range(2)), min(cost(stock) for _ in range(2))
-    print(f"sample+update of 256 rows: ours {ours * 1e3:.1f} ms, RLlib {theirs * 1e3:.1f} ms")
-    assert ours < 1.5 * theirs  # we build 7 columns per row (1-step + n-step, flags), RLlib 2
