@@ -118,6 +118,37 @@ def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_killed_recorder_leaves_no_dataset_and_a_rerun_completes_it(tmp_path):
+    """SIGKILL of the recorder process while it records: nothing under --out, no hidden temporary
+    directory; the same command run again writes the whole dataset."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out, log = tmp_path / "data" / "cartpole", tmp_path / "stderr.txt"
+    out.parent.mkdir()
+    argv = [sys.executable, "-m", "rllib_il.record", "--env", "CartPole-v1", "--expert", "cartpole",
+            "--episodes", "300", "--out", str(out)]
+    with open(log, "w") as stderr:
+        proc = subprocess.Popen(argv, stderr=stderr, stdout=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while not re.search(r"\| *[1-9]\d*/300", log.read_text()) and proc.poll() is None:
+            assert time.time() < deadline, "the recorder showed no progress within 300 s"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL, log.read_text()
+    recorded = int(re.findall(r"\| *(\d+)/300", log.read_text())[-1])
+    assert 0 < recorded < 300  # killed while recording
+    assert list(out.parent.iterdir()) == []
+    done = subprocess.run(argv, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    meta = read_metadata(out)
+    assert meta["num_episodes"] == 300 and meta["seeds"] == list(range(300))
+    assert [p.name for p in out.parent.iterdir()] == ["cartpole"]
+
+
 def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session, tmp_path, monkeypatch):
     """RLlib's own BC reads a recording's parquet files with `input_read_episodes=True`, here one file
     per episode like a large recording: Ray Data lists a list of files in threads, which failed with
