@@ -5,9 +5,11 @@
 
 Both buffers hold the same episodes: `--expert-data` demonstrations (for ours in its expert part, 25 % of
 each batch) plus `--sim-steps` env steps of random CartPole play. One round = `sample(batch, n_step=3)`
-+ `update_priorities` with one TD error per row, as Ape-X DQfD's learner does per update. The
-best of `--repeats` runs of `--rounds` rounds is reported (the least disturbed by other load). Ours
-builds 7 columns per row (1-step and n-step targets, expert and margin flags), RLlib's 2.
++ `update_priorities` with one TD error per row, as Ape-X DQfD's learner does per update; alpha 0.6
+for both. After one untimed round each, `--repeats` times `--rounds` rounds of ours then of RLlib's
+(interleaved, so load changes hit both): the best time of each and the median and range of the
+per-repeat ratio. Ours builds 7 columns per row (1-step and n-step targets, expert and margin
+flags), RLlib's 2.
 """
 
 import argparse
@@ -64,21 +66,25 @@ def main():
 
     expert, sim = read_episodes(args.expert_data), random_play(args.env, args.sim_steps, seed=0)
     capacity = args.sim_steps + sum(len(e) for e in expert)
-    ours = MixedPrioritizedEpisodeReplayBuffer(capacity, expert_episodes=expert, expert_fraction=0.25, seed=0)
+    ours = MixedPrioritizedEpisodeReplayBuffer(capacity, expert_episodes=expert, expert_fraction=0.25, alpha=0.6, seed=0)
     ours.add(sim)
-    stock = PrioritizedEpisodeReplayBuffer(capacity)
+    stock = PrioritizedEpisodeReplayBuffer(capacity, alpha=0.6)
+    stock.rng = np.random.default_rng(0)  # RLlib's own is unseeded
     stock.add(expert + sim)
 
-    table = Table(title="sample(n_step=3) + update_priorities per round (best of repeats)")
-    for column in ("batch", "ours ms", "RLlib ms", "ours / RLlib", "ours rows/s"):
+    table = Table(title=f"sample(n_step=3) + update_priorities per round, {args.repeats} interleaved repeats")
+    for column in ("batch", "ours ms (best)", "RLlib ms (best)", "ours / RLlib (median)", "per repeat (min-max)"):
         table.add_column(column, justify="right")
     for batch_size in args.batch_sizes:
-        mine, theirs = (
-            min(seconds_per_round(buffer, batch_size, args.rounds) for _ in range(args.repeats))
-            for buffer in (ours, stock)
-        )
-        table.add_row(str(batch_size), f"{mine * 1e3:.2f}", f"{theirs * 1e3:.2f}", f"{mine / theirs:.2f}",
-                      f"{batch_size / mine:,.0f}")
+        for buffer in (ours, stock):  # warm-up: RLlib imports scipy.signal on its first sample
+            seconds_per_round(buffer, batch_size, 1)
+        times = np.array([
+            [seconds_per_round(buffer, batch_size, args.rounds) for buffer in (ours, stock)]
+            for _ in range(args.repeats)
+        ])
+        ratios = times[:, 0] / times[:, 1]
+        table.add_row(str(batch_size), f"{times[:, 0].min() * 1e3:.2f}", f"{times[:, 1].min() * 1e3:.2f}",
+                      f"{np.median(ratios):.2f}", f"{ratios.min():.2f}-{ratios.max():.2f}")
     Console().print(table)
     print(f"{ours.expert.get_num_timesteps()} expert + {ours.get_num_timesteps()} simulation env steps; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

@@ -1,6 +1,9 @@
 """saved_experiences datasets: write/read round trip, input resolution, errors naming the file."""
 
 import json
+import os
+import subprocess
+import sys
 
 import gymnasium as gym
 import numpy as np
@@ -131,6 +134,40 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
             _write(out, [_episode(2)], overwrite=overwrite)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["code", "ds"]  # no temp dirs, old ds intact
     assert read_metadata(tmp_path / "ds")["num_steps"] == 3
+    monkeypatch.undo()
+
+    def rename_interrupted(src, dst):  # the old dataset is moved aside, then the new one is moved in
+        if ".tmp-" in str(src):
+            raise KeyboardInterrupt
+        real_rename(src, dst)
+
+    real_rename = dataset.os.rename
+    monkeypatch.setattr(dataset.os, "rename", rename_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _write(tmp_path / "ds", [_episode(4)], overwrite=True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["code", "ds"]
+    assert read_metadata(tmp_path / "ds")["num_steps"] == 3
+
+
+def test_leftovers_of_a_killed_write_are_undone(tmp_path):
+    """A writer killed by a signal runs no cleanup: the next write of the same dataset deletes its
+    unfinished files and puts back the dataset it was replacing; a running writer's are kept."""
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    _write(tmp_path / f".ds.old-{dead.pid}", [_episode(2)])  # killed between moving ds aside and moving the new one in
+    (tmp_path / f".ds.tmp-{dead.pid}-abc").mkdir()  # killed while writing the new one
+    running = tmp_path / f".ds.tmp-{os.getpid()}-xyz"
+    running.mkdir()
+    with pytest.raises(ConfigError, match="already exists"):
+        _write(tmp_path / "ds", [_episode(3)])
+    assert read_metadata(tmp_path / "ds")["num_steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name])
+
+    _write(tmp_path / f".ds.old-{dead.pid}", [_episode(2)])  # killed after the new one was in place
+    _write(tmp_path / "ds", [_episode(3)], overwrite=True)
+    assert read_metadata(tmp_path / "ds")["num_steps"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name])
 
 
 def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():

@@ -119,8 +119,9 @@ def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
 
 
 def test_killed_recorder_leaves_no_dataset_and_a_rerun_completes_it(tmp_path):
-    """SIGKILL of the recorder process while it records: nothing under --out, no hidden temporary
-    directory; the same command run again writes the whole dataset."""
+    """SIGKILL of the recorder process while it records (episodes are held in memory until the
+    write): nothing under --out's parent; the same command run again writes the whole dataset. A
+    kill during the write itself is `test_dataset.py::test_leftovers_of_a_killed_write_are_undone`."""
     import re
     import signal
     import subprocess
@@ -133,16 +134,18 @@ def test_killed_recorder_leaves_no_dataset_and_a_rerun_completes_it(tmp_path):
             "--episodes", "300", "--out", str(out)]
     with open(log, "w") as stderr:
         proc = subprocess.Popen(argv, stderr=stderr, stdout=subprocess.DEVNULL)
-        deadline = time.time() + 300
-        while not re.search(r"\| *[1-9]\d*/300", log.read_text()) and proc.poll() is None:
-            assert time.time() < deadline, "the recorder showed no progress within 300 s"
-            time.sleep(0.2)
-        proc.send_signal(signal.SIGKILL)
+        try:
+            deadline = time.time() + 300
+            while not re.search(r"\| *[1-9]\d*/300", log.read_text()) and proc.poll() is None:
+                assert time.time() < deadline, "the recorder showed no progress within 300 s"
+                time.sleep(0.2)
+        finally:
+            proc.send_signal(signal.SIGKILL)
         assert proc.wait() == -signal.SIGKILL, log.read_text()
     recorded = int(re.findall(r"\| *(\d+)/300", log.read_text())[-1])
     assert 0 < recorded < 300  # killed while recording
     assert list(out.parent.iterdir()) == []
-    done = subprocess.run(argv, capture_output=True, text=True)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     meta = read_metadata(out)
     assert meta["num_episodes"] == 300 and meta["seeds"] == list(range(300))

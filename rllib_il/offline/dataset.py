@@ -286,9 +286,10 @@ def write_dataset(
 ) -> Path:
     """Write `episodes` and `metadata` (completed with format and counts) to `out_dir`.
 
-    Files go to a temporary sibling directory that is renamed to `out_dir` only when complete, so an
-    error or interrupt never leaves a partial dataset. An existing `out_dir` is replaced only with
-    `overwrite=True`.
+    Files go to a hidden sibling `.<name>.tmp-<pid>-*` that is renamed to `out_dir` only when
+    complete, so an error, interrupt or kill never leaves a partial dataset. An existing `out_dir` is
+    replaced only with `overwrite=True`: it is renamed to `.<name>.old-<pid>` first and deleted after
+    the new one is in place, so a kill in between loses nothing (`check_output_dir` puts it back).
     """
     out_dir = Path(out_dir)
     check_output_dir(out_dir, overwrite)
@@ -303,7 +304,8 @@ def write_dataset(
         "num_episodes": len(episodes),
         "num_steps": sum(len(e) for e in episodes),
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
     try:
         for i in range(0, len(episodes), EPISODES_PER_FILE):
             items = [encode_episode(e) for e in episodes[i : i + EPISODES_PER_FILE]]
@@ -312,17 +314,48 @@ def write_dataset(
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=1, default=str))
         os.chmod(tmp, 0o755)
         if out_dir.exists():
-            shutil.rmtree(out_dir)
+            os.rename(out_dir, old)
         os.rename(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out_dir.exists():
+            os.rename(old, out_dir)
         raise
+    shutil.rmtree(old, ignore_errors=True)
     return out_dir
 
 
+def _recover_killed_writes(out_dir: Path) -> None:
+    """Undo what a `write_dataset` of `out_dir` killed by a signal left behind: its unfinished new
+    dataset (`.<name>.tmp-<pid>-*`) is deleted; the dataset it was replacing (`.<name>.old-<pid>`) is
+    put back if nothing replaced it, else deleted. Leftovers of a running writer are not touched."""
+    for leftover in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*-*"):
+        kind, _, rest = leftover.name[len(out_dir.name) + 2 :].partition("-")
+        pid = rest.split("-")[0]
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if kind == "old" and not out_dir.exists():
+            os.rename(leftover, out_dir)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        pass
+    return True
+
+
 def check_output_dir(out_dir, overwrite: bool = False) -> None:
-    """ConfigError unless `out_dir` can be (re)written; call before spending time on recording."""
+    """ConfigError unless `out_dir` can be (re)written; call before spending time on recording.
+    First undoes what a killed earlier write of `out_dir` left behind (`_recover_killed_writes`)."""
     out_dir = Path(out_dir)
+    if out_dir.parent.is_dir():
+        _recover_killed_writes(out_dir)
     if out_dir.exists() and not overwrite:
         raise ConfigError(f"{out_dir}: already exists (pass --overwrite / overwrite=True to replace it)")
     if out_dir.exists() and not (out_dir / METADATA_FILE).is_file():
