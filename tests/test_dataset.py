@@ -152,22 +152,27 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
 
 def test_leftovers_of_a_killed_write_are_undone(tmp_path):
     """A writer killed by a signal runs no cleanup: the next write of the same dataset deletes its
-    unfinished files and puts back the dataset it was replacing; a running writer's are kept."""
+    unfinished files and puts back the dataset it was replacing; a running writer's are kept, and so
+    are those of another host's writer (a shared file system)."""
+    from rllib_il.offline.dataset import _HOST
+
     dead = subprocess.Popen([sys.executable, "-c", ""])
     dead.wait()
-    _write(tmp_path / f".ds.old-{dead.pid}", [_episode(2)])  # killed between moving ds aside and moving the new one in
-    (tmp_path / f".ds.tmp-{dead.pid}-abc").mkdir()  # killed while writing the new one
-    running = tmp_path / f".ds.tmp-{os.getpid()}-xyz"
+    _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed between moving ds aside and moving the new one in
+    (tmp_path / f".ds.tmp-{dead.pid}-{_HOST}-abc").mkdir()  # killed while writing the new one
+    running = tmp_path / f".ds.tmp-{os.getpid()}-{_HOST}-xyz"
+    other_host = tmp_path / f".ds.tmp-{dead.pid}-0123abcd-xyz"  # pids of another host say nothing here
     running.mkdir()
+    other_host.mkdir()
     with pytest.raises(ConfigError, match="already exists"):
         _write(tmp_path / "ds", [_episode(3)])
     assert read_metadata(tmp_path / "ds")["num_steps"] == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name, other_host.name])
 
-    _write(tmp_path / f".ds.old-{dead.pid}", [_episode(2)])  # killed after the new one was in place
+    _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed after the new one was in place
     _write(tmp_path / "ds", [_episode(3)], overwrite=True)
     assert read_metadata(tmp_path / "ds")["num_steps"] == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name, other_host.name])
 
 
 def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():

@@ -7,9 +7,11 @@ format RLlib's own `offline_data(input_read_episodes=True)` reads (see docs/ARCH
 
 import functools
 import glob
+import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
@@ -28,6 +30,8 @@ FORMAT = "rllib_il.episodes/v1"
 METADATA_FILE = "metadata.json"
 EPISODES_PER_FILE = 1000
 REQUIRED_METADATA = ("env", "observation_space", "action_space", "num_episodes", "num_steps")
+# Names a dataset writer's hidden working directories: its pid, and its host (8 hex digits, no "-").
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 Inputs = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
@@ -286,9 +290,9 @@ def write_dataset(
 ) -> Path:
     """Write `episodes` and `metadata` (completed with format and counts) to `out_dir`.
 
-    Files go to a hidden sibling `.<name>.tmp-<pid>-*` that is renamed to `out_dir` only when
+    Files go to a hidden sibling `.<name>.tmp-<pid>-<host>-*` that is renamed to `out_dir` only when
     complete, so an error, interrupt or kill never leaves a partial dataset. An existing `out_dir` is
-    replaced only with `overwrite=True`: it is renamed to `.<name>.old-<pid>` first and deleted after
+    replaced only with `overwrite=True`: it is renamed to `.<name>.old-<pid>-<host>` first and deleted after
     the new one is in place, so a kill in between loses nothing (`check_output_dir` puts it back).
     """
     out_dir = Path(out_dir)
@@ -304,8 +308,9 @@ def write_dataset(
         "num_episodes": len(episodes),
         "num_steps": sum(len(e) for e in episodes),
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
-    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    writer = f"{os.getpid()}-{_HOST}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{writer}-", dir=out_dir.parent))
+    old = out_dir.parent / f".{out_dir.name}.old-{writer}"
     try:
         for i in range(0, len(episodes), EPISODES_PER_FILE):
             items = [encode_episode(e) for e in episodes[i : i + EPISODES_PER_FILE]]
@@ -326,13 +331,13 @@ def write_dataset(
 
 
 def _recover_killed_writes(out_dir: Path) -> None:
-    """Undo what a `write_dataset` of `out_dir` killed by a signal left behind: its unfinished new
-    dataset (`.<name>.tmp-<pid>-*`) is deleted; the dataset it was replacing (`.<name>.old-<pid>`) is
-    put back if nothing replaced it, else deleted. Leftovers of a running writer are not touched."""
+    """Undo what a `write_dataset` of `out_dir` killed by a signal on this host left behind: its
+    unfinished new dataset (`.<name>.tmp-<pid>-<host>-*`) is deleted; the dataset it was replacing
+    (`.<name>.old-<pid>-<host>`) is put back if nothing replaced it, else deleted. Leftovers of a
+    running writer, or of a writer on another host (shared file system), are not touched."""
     for leftover in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*-*"):
-        kind, _, rest = leftover.name[len(out_dir.name) + 2 :].partition("-")
-        pid = rest.split("-")[0]
-        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+        kind, pid, host, *_ = leftover.name[len(out_dir.name) + 2 :].split("-") + ["", ""]
+        if kind not in ("tmp", "old") or host != _HOST or not pid.isdigit() or _alive(int(pid)):
             continue
         if kind == "old" and not out_dir.exists():
             os.rename(leftover, out_dir)
