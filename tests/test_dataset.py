@@ -1,6 +1,7 @@
 """saved_experiences datasets: write/read round trip, input resolution, errors naming the file."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -185,6 +186,16 @@ def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
                                           "the env has agent_features=True"):
         check_recorded_settings(old, "flatland_sparse", {"agent_features": True}, "input", rewards=False)
 
+
+def test_other_dynamics_give_a_warning_naming_them(caplog):
+    """Demonstrations from another Flatland preset train (transfer may be meant), with a warning."""
+    small = {"data/small": {"env": "flatland_sparse", "env_config": {"preset": "small_v0"}}}
+    with caplog.at_level(logging.WARNING, logger="rllib_il.offline.dataset"):
+        check_recorded_settings(small, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
+        assert caplog.text == ""
+        check_recorded_settings(small, "flatland_sparse", {"preset": "small_malfunction_v0"}, "input", rewards=True)
+    assert caplog.text.count("input: dataset data/small was recorded with other env dynamics: ") == 1
+    assert "malfunction_rate=0.0 (env: 0.005)" in caplog.text and "number_of_agents" not in caplog.text
 
 def test_reward_settings_are_checked_only_for_algorithms_that_learn_from_rewards():
     shaped = {"data/shaped": {"env": "flatland_sparse", "env_config": {"preset": "small_v0", "reward": "shaped"}}}

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from rllib_il.offline.dataset import check_spaces, read_episodes, read_metadata
+from rllib_il.offline.dataset import check_recorded_settings, check_spaces, read_episodes, read_metadata
 from rllib_il.offline.recording import agent_spaces, make_env, record, record_dataset
 from rllib_il.record import main
 
@@ -36,7 +36,7 @@ def test_cartpole_recording_statistics_and_layout(cartpole_data):
     np.testing.assert_array_equal(episodes[1].get_observations(0), gym.make("CartPole-v1").reset(seed=11)[0])
 
 
-def test_flatland_recording_stores_one_episode_per_agent(tmp_path):
+def test_flatland_recording_stores_one_episode_per_agent(tmp_path, caplog):
     summary = record_dataset("flatland_sparse", "flatland_planner", 2, tmp_path / "fl",
                              env_config={"preset": "small_v0", "reward": "shaped"}, progress=False)
     meta = read_metadata(tmp_path / "fl")
@@ -44,6 +44,10 @@ def test_flatland_recording_stores_one_episode_per_agent(tmp_path):
     assert meta["multi_agent"] and meta["module_id"] == "shared" and meta["num_env_episodes"] == 2
     assert meta["observation_config"] == {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False}
     assert meta["reward_config"] == {"reward": "shaped", "timetable": "flatland3"}
+    assert meta["dynamics_config"]["number_of_agents"] == 5 and meta["dynamics_config"]["malfunction_rate"] == 0.0
+    # The stored settings (JSON: speed_ratio_map's float keys became strings) match the env they came from.
+    check_recorded_settings({"fl": meta}, "flatland_sparse", {"preset": "small_v0", "reward": "shaped"}, "t", rewards=True)
+    assert "dynamics" not in caplog.text
     check_spaces(meta, *agent_spaces(make_env("flatland_sparse", {"preset": "small_v0"})), where="test")
     assert len({e.multi_agent_episode_id for e in episodes}) == 2
     for ma_id in {e.multi_agent_episode_id for e in episodes}:

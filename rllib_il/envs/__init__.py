@@ -17,13 +17,15 @@ class EnvSpec:
     what the observation vectors mean without changing their space (a dataset recorded with other
     values cannot train this env's policy); `reward_config(env_config)` those that change what a
     stored reward means (a dataset recorded with other values cannot train algorithms that learn
-    from rewards)."""
+    from rewards); `dynamics_config(env_config)` those that change how the env behaves (a dataset
+    recorded with other values still trains, on demonstrations of another task: a warning)."""
 
     creator: Callable[[dict], object]
     multi_agent: bool
     callbacks: Optional[str] = None
     observation_config: Optional[Callable[[dict], dict]] = None
     reward_config: Optional[Callable[[dict], dict]] = None
+    dynamics_config: Optional[Callable[[dict], dict]] = None
 
 
 def _flatland(env_config):
@@ -39,6 +41,7 @@ ENVS = {
         callbacks="rllib_il.envs.flatland.callbacks.FlatlandMetricsCallback",
         observation_config=partial(flatland_presets.settings, keys=flatland_presets.OBSERVATION_KEYS),
         reward_config=partial(flatland_presets.settings, keys=flatland_presets.REWARD_KEYS),
+        dynamics_config=flatland_presets.dynamics,
     ),
 }
 
@@ -50,11 +53,12 @@ def map_to_shared(agent_id, episode, **kwargs):
     return SHARED_MODULE_ID
 
 
-SETTINGS = ("observation_config", "reward_config")
+SETTINGS = ("observation_config", "reward_config")  # checked: a dataset recorded with others is refused
+DYNAMICS = "dynamics_config"  # compared: a dataset recorded with others gets a warning
 
 
 def env_settings(env: str, env_config: dict, kinds=SETTINGS) -> dict:
-    """The settings of `kinds` (EnvSpec fields named in SETTINGS) of `env` under `env_config`,
+    """The settings of `kinds` (EnvSpec fields named in SETTINGS, or DYNAMICS) of `env` under `env_config`,
     merged into one dict; {} for an env without such settings."""
     spec = ENVS.get(env)
     merged = {}

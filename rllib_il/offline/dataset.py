@@ -9,6 +9,7 @@ import functools
 import glob
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -29,6 +30,7 @@ from rllib_il.errors import ConfigError
 FORMAT = "rllib_il.episodes/v1"
 METADATA_FILE = "metadata.json"
 EPISODES_PER_FILE = 1000
+logger = logging.getLogger(__name__)
 REQUIRED_METADATA = ("env", "observation_space", "action_space", "num_episodes", "num_steps")
 # Names a dataset writer's hidden working directories: its pid, and its host (8 hex digits, no "-").
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
@@ -189,26 +191,51 @@ def dagger_dataset(datasets: dict) -> Optional[Path]:
 def check_recorded_settings(datasets: dict, env: str, env_config: dict, where: str, rewards: bool) -> None:
     """ConfigError naming `where`, the dataset and the setting when one of `datasets` ({directory:
     metadata}, from `datasets_metadata`) was recorded in `env` with other observation settings (equal
-    spaces, other meaning) or, with `rewards`, other reward settings (another task's returns).
-    Settings a dataset does not store are judged by its env_config under today's defaults."""
-    from rllib_il.envs import SETTINGS, env_settings
+    spaces, other meaning) or, with `rewards`, other reward settings (another task's returns). A
+    warning when it was recorded with other dynamics (e.g. another Flatland preset: the demonstrations
+    show another task, which may be meant). Settings a dataset does not store are judged by its
+    env_config under today's defaults."""
+    from rllib_il.envs import DYNAMICS, SETTINGS
 
     kinds = SETTINGS if rewards else ("observation_config",)
-    wanted = env_settings(env, env_config, kinds)
     for d, meta in datasets.items():
         if meta.get("env") != env:
             continue
-        stored = {key: value for kind in kinds for key, value in (meta.get(kind) or {}).items()}
-        if any(key not in stored for key in wanted):
-            try:
-                stored = {**env_settings(env, meta.get("env_config"), kinds), **stored}
-            except ConfigError as e:
-                raise ConfigError(f"{where}: dataset {d}: {e}") from None
+        wanted, stored = _settings_pair(d, meta, env, env_config, kinds, where)
         for key, value in wanted.items():
             if stored.get(key) != value:
                 raise ConfigError(
                     f"{where}: dataset {d} was recorded with env_config {key}={stored.get(key)!r}, the env has {key}={value!r}"
                 )
+        wanted, stored = _settings_pair(d, meta, env, env_config, (DYNAMICS,), where)
+        differing = [f"{key}={stored.get(key)!r} (env: {value!r})" for key, value in wanted.items() if stored.get(key) != value]
+        if differing:
+            _warn_once(f"{where}: dataset {d} was recorded with other env dynamics: {', '.join(differing)}; "
+                       "its demonstrations show another task")
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(message: str) -> None:
+    """A config is validated more than once per run (e.g. before and after Tune resolves it)."""
+    logger.warning(message)
+
+
+def _settings_pair(d, meta: dict, env: str, env_config: dict, kinds, where: str):
+    """(the env's settings of `kinds`, those dataset `d` was recorded with: stored, else derived from
+    its env_config), both as metadata.json stores them (e.g. float dict keys become strings)."""
+    from rllib_il.envs import env_settings
+
+    def as_stored(settings):
+        return json.loads(json.dumps(settings, default=str))
+
+    wanted = as_stored(env_settings(env, env_config, kinds))
+    stored = {key: value for kind in kinds for key, value in (meta.get(kind) or {}).items()}
+    if any(key not in stored for key in wanted):
+        try:
+            stored = {**as_stored(env_settings(env, meta.get("env_config"), kinds)), **stored}
+        except ConfigError as e:
+            raise ConfigError(f"{where}: dataset {d}: {e}") from None
+    return wanted, stored
 
 
 def one_line(space) -> str:

@@ -26,7 +26,7 @@ from rich.table import Table
 from tqdm import tqdm
 
 from rllib_il import SHARED_MODULE_ID
-from rllib_il.envs import ENVS, SETTINGS, env_settings
+from rllib_il.envs import DYNAMICS, ENVS, SETTINGS, env_settings
 from rllib_il.errors import ConfigError
 from rllib_il.experts import make_expert
 from rllib_il.offline.dataset import build_episode, check_output_dir, spaces_metadata, write_dataset
@@ -340,7 +340,7 @@ def record_dataset(
         **spaces_metadata(*agent_spaces(probe)),
         "statistics": summary,
     }
-    for kind in SETTINGS:
+    for kind in (*SETTINGS, DYNAMICS):
         settings = env_settings(env_name, env_config, (kind,))
         if settings:
             metadata[kind] = settings

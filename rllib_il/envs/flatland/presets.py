@@ -58,3 +58,10 @@ def settings(env_config: dict, keys) -> dict:
     """The resolved values of `keys` (OBSERVATION_KEYS or REWARD_KEYS) for `env_config`."""
     config = resolve_env_config(env_config)
     return {key: config[key] for key in keys}
+
+
+def dynamics(env_config: dict) -> dict:
+    """The resolved generator settings of `env_config` (map, trains, speeds, malfunctions): every key
+    but the observation, reward and seed ones."""
+    config = resolve_env_config(env_config)
+    return {key: value for key, value in config.items() if key not in (*OBSERVATION_KEYS, *REWARD_KEYS, "seed")}
