@@ -150,31 +150,51 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["code", "ds"]
     assert read_metadata(tmp_path / "ds")["num_steps"] == 3
 
+    def another_writer_finishes_first(table, path, **kwargs):
+        real_write_table(table, path, **kwargs)
+        if not raced:
+            raced.append(True)
+            _write(tmp_path / "race", [_episode(5)])
+
+    raced = []
+
+    monkeypatch.setattr(dataset.pq, "write_table", another_writer_finishes_first)
+    with pytest.raises(ConfigError, match="race: already exists"):
+        _write(tmp_path / "race", [_episode(2)])
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["code", "ds", "race"]
+    assert read_metadata(tmp_path / "race")["num_steps"] == 5
+
 
 def test_leftovers_of_a_killed_write_are_undone(tmp_path):
     """A writer killed by a signal runs no cleanup: the next write of the same dataset deletes its
-    unfinished files and puts back the dataset it was replacing; a running writer's are kept, and so
-    are those of another host's writer (a shared file system)."""
+    unfinished files and puts back the dataset it was replacing. Kept: a running writer's, another
+    host's writer's (a shared file system), other datasets'. One named with this process's pid that
+    this process is not writing is an earlier process's (pid 1 in containers)."""
     from rllib_il.offline.dataset import _HOST
 
     dead = subprocess.Popen([sys.executable, "-c", ""])
     dead.wait()
-    _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed between moving ds aside and moving the new one in
-    (tmp_path / f".ds.tmp-{dead.pid}-{_HOST}-abc").mkdir()  # killed while writing the new one
-    running = tmp_path / f".ds.tmp-{os.getpid()}-{_HOST}-xyz"
-    other_host = tmp_path / f".ds.tmp-{dead.pid}-0123abcd-xyz"  # pids of another host say nothing here
-    running.mkdir()
-    other_host.mkdir()
-    with pytest.raises(ConfigError, match="already exists"):
-        _write(tmp_path / "ds", [_episode(3)])
-    assert read_metadata(tmp_path / "ds")["num_steps"] == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name, other_host.name])
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed between moving ds aside and moving the new one in
+        (tmp_path / f".ds.tmp-{dead.pid}-{_HOST}-abc").mkdir()  # killed while writing the new one
+        (tmp_path / f".ds.tmp-{os.getpid()}-{_HOST}-abc").mkdir()  # an earlier process with our pid
+        kept = [f".ds.tmp-{running.pid}-{_HOST}-xyz", f".ds.tmp-{dead.pid}-0123abcd-xyz",
+                f".ds-x.tmp-{dead.pid}-{_HOST}-abc", f".ds.x.tmp-{dead.pid}-{_HOST}-abc"]
+        for name in kept:
+            (tmp_path / name).mkdir()
+        with pytest.raises(ConfigError, match="already exists"):
+            _write(tmp_path / "ds", [_episode(3)])
+        assert read_metadata(tmp_path / "ds")["num_steps"] == 2
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", *kept])
 
-    _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed after the new one was in place
-    _write(tmp_path / "ds", [_episode(3)], overwrite=True)
-    assert read_metadata(tmp_path / "ds")["num_steps"] == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", running.name, other_host.name])
-
+        _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed after the new one was in place
+        _write(tmp_path / "ds", [_episode(3)], overwrite=True)
+        assert read_metadata(tmp_path / "ds")["num_steps"] == 3
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", *kept])
+    finally:
+        running.kill()
 
 def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
     """A dataset stored before `agent_features` existed was recorded without them: it suits the
@@ -189,6 +209,9 @@ def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
 
 def test_other_dynamics_give_a_warning_naming_them(caplog):
     """Demonstrations from another Flatland preset train (transfer may be meant), with a warning."""
+    from rllib_il.offline import dataset
+
+    dataset._warn_once.cache_clear()  # once per process: forget earlier tests' warnings
     small = {"data/small": {"env": "flatland_sparse", "env_config": {"preset": "small_v0"}}}
     with caplog.at_level(logging.WARNING, logger="rllib_il.offline.dataset"):
         check_recorded_settings(small, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
@@ -196,6 +219,13 @@ def test_other_dynamics_give_a_warning_naming_them(caplog):
         check_recorded_settings(small, "flatland_sparse", {"preset": "small_malfunction_v0"}, "input", rewards=True)
     assert caplog.text.count("input: dataset data/small was recorded with other env dynamics: ") == 1
     assert "malfunction_rate=0.0 (env: 0.005)" in caplog.text and "number_of_agents" not in caplog.text
+    # A dataset whose env_config today's presets reject still trains BC (as before dynamics were compared).
+    old = {"data/old": {"env": "flatland_sparse", "env_config": {"preset": "small_v0", "max_rails_in_city": 3},
+                        "observation_config": {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10,
+                                               "agent_features": False}}}
+    check_recorded_settings(old, "flatland_sparse", {"preset": "small_v0"}, "bc input", rewards=False)
+    assert "bc input: dataset data/old: flatland env_config: unknown key 'max_rails_in_city'" in caplog.text
+    assert "its env dynamics were not compared" in caplog.text
 
 def test_reward_settings_are_checked_only_for_algorithms_that_learn_from_rewards():
     shaped = {"data/shaped": {"env": "flatland_sparse", "env_config": {"preset": "small_v0", "reward": "shaped"}}}

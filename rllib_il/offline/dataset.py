@@ -5,6 +5,7 @@ column `item` holds `msgpack(SingleAgentEpisode.get_state(), default=msgpack_num
 format RLlib's own `offline_data(input_read_episodes=True)` reads (see docs/ARCHITECTURE.md).
 """
 
+import contextlib
 import functools
 import glob
 import hashlib
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 REQUIRED_METADATA = ("env", "observation_space", "action_space", "num_episodes", "num_steps")
 # Names a dataset writer's hidden working directories: its pid, and its host (8 hex digits, no "-").
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+_WRITING = set()  # this process's working directories while it writes
 
 Inputs = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
 
@@ -207,7 +209,11 @@ def check_recorded_settings(datasets: dict, env: str, env_config: dict, where: s
                 raise ConfigError(
                     f"{where}: dataset {d} was recorded with env_config {key}={stored.get(key)!r}, the env has {key}={value!r}"
                 )
-        wanted, stored = _settings_pair(d, meta, env, env_config, (DYNAMICS,), where)
+        try:
+            wanted, stored = _settings_pair(d, meta, env, env_config, (DYNAMICS,), where)
+        except ConfigError as e:  # e.g. an env_config that today's presets no longer accept
+            _warn_once(f"{e}; its env dynamics were not compared")
+            continue
         differing = [f"{key}={stored.get(key)!r} (env: {value!r})" for key, value in wanted.items() if stored.get(key) != value]
         if differing:
             _warn_once(f"{where}: dataset {d} was recorded with other env dynamics: {', '.join(differing)}; "
@@ -338,6 +344,7 @@ def write_dataset(
     writer = f"{os.getpid()}-{_HOST}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{writer}-", dir=out_dir.parent))
     old = out_dir.parent / f".{out_dir.name}.old-{writer}"
+    _WRITING.update((tmp, old))
     try:
         for i in range(0, len(episodes), EPISODES_PER_FILE):
             items = [encode_episode(e) for e in episodes[i : i + EPISODES_PER_FILE]]
@@ -346,13 +353,17 @@ def write_dataset(
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=1, default=str))
         os.chmod(tmp, 0o755)
         if out_dir.exists():
+            check_output_dir(out_dir, overwrite)  # again: another writer may have finished meanwhile
             os.rename(out_dir, old)
         os.rename(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not out_dir.exists():
-            os.rename(old, out_dir)
+            with contextlib.suppress(OSError):  # keep the original error
+                os.rename(old, out_dir)
         raise
+    finally:
+        _WRITING.difference_update((tmp, old))
     shutil.rmtree(old, ignore_errors=True)
     return out_dir
 
@@ -361,15 +372,19 @@ def _recover_killed_writes(out_dir: Path) -> None:
     """Undo what a `write_dataset` of `out_dir` killed by a signal on this host left behind: its
     unfinished new dataset (`.<name>.tmp-<pid>-<host>-*`) is deleted; the dataset it was replacing
     (`.<name>.old-<pid>-<host>`) is put back if nothing replaced it, else deleted. Leftovers of a
-    running writer, or of a writer on another host (shared file system), are not touched."""
+    running writer, or of a writer on another host (shared file system), are not touched; one with
+    this process's pid but not written by it is an earlier process's (e.g. pid 1 in a container)."""
     for leftover in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.*-*"):
         kind, pid, host, *_ = leftover.name[len(out_dir.name) + 2 :].split("-") + ["", ""]
-        if kind not in ("tmp", "old") or host != _HOST or not pid.isdigit() or _alive(int(pid)):
+        if kind not in ("tmp", "old") or host != _HOST or not pid.isdigit():
             continue
-        if kind == "old" and not out_dir.exists():
-            os.rename(leftover, out_dir)
-        else:
-            shutil.rmtree(leftover, ignore_errors=True)
+        if (leftover in _WRITING) if int(pid) == os.getpid() else _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):  # another process may be recovering it at the same time
+            if kind == "old" and not out_dir.exists():
+                os.rename(leftover, out_dir)
+            else:
+                shutil.rmtree(leftover)
 
 
 def _alive(pid: int) -> bool:
