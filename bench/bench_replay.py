@@ -4,8 +4,8 @@
     python bench/bench_replay.py --batch-sizes 1024 --rounds 20
 
 Both buffers hold the same episodes: `--expert-data` demonstrations (for ours in its expert part, 25 % of
-each batch) plus `--sim-steps` env steps of random CartPole play. One round = `sample(batch, n_step=3)`
-+ `update_priorities` with one TD error per row, as Ape-X DQfD's learner does per update; alpha 0.6
+each batch) plus `--sim-episodes` episodes of random play recorded by `rllib_il.offline.recording.record`.
+One round = `sample(batch, n_step=3)` + `update_priorities` with one TD error per row, as Ape-X DQfD's learner does per update; alpha 0.6
 for both. After one untimed round each, `--repeats` times `--rounds` rounds of ours then of RLlib's
 (interleaved, so load changes hit both): the best time of each and the median and range of the
 per-repeat ratio. Ours builds 7 columns per row (1-step and n-step targets, expert and margin
@@ -16,34 +16,14 @@ import argparse
 import os
 import time
 
-import gymnasium as gym
 import numpy as np
-from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import PrioritizedEpisodeReplayBuffer
 from rich.console import Console
 from rich.table import Table
 
 from rllib_il.offline.dataset import read_episodes
+from rllib_il.offline.recording import record
 from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
-
-
-def random_play(env_name: str, steps: int, seed: int) -> list:
-    """Episodes of uniformly random actions, `steps` env steps in all."""
-    env = gym.make(env_name)
-    env.action_space.seed(seed)
-    episodes, episode = [], None
-    for t in range(steps):
-        if episode is None:
-            episode = SingleAgentEpisode(observation_space=env.observation_space, action_space=env.action_space)
-            obs, _ = env.reset(seed=seed + t)
-            episode.add_env_reset(obs)
-        action = env.action_space.sample()
-        obs, reward, terminated, truncated, _ = env.step(action)
-        episode.add_env_step(obs, action, reward, terminated=terminated, truncated=truncated)
-        if terminated or truncated or t == steps - 1:
-            episodes.append(episode.to_numpy())
-            episode = None
-    return episodes
 
 
 def seconds_per_round(buffer, batch_size: int, rounds: int) -> float:
@@ -58,14 +38,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--expert-data", default="saved_experiences/cartpole")
     parser.add_argument("--env", default="CartPole-v1")
-    parser.add_argument("--sim-steps", type=int, default=20000)
+    parser.add_argument("--sim-episodes", type=int, default=900, help="random-play episodes (CartPole: ~20,000 steps)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 256])
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    expert, sim = read_episodes(args.expert_data), random_play(args.env, args.sim_steps, seed=0)
-    capacity = args.sim_steps + sum(len(e) for e in expert)
+    expert = read_episodes(args.expert_data)
+    sim, _ = record(args.env, {}, "random", {}, list(range(args.sim_episodes)), progress=False)
+    capacity = sum(len(e) for e in expert + sim)
     ours = MixedPrioritizedEpisodeReplayBuffer(capacity, expert_episodes=expert, expert_fraction=0.25, alpha=0.6, seed=0)
     ours.add(sim)
     stock = PrioritizedEpisodeReplayBuffer(capacity, alpha=0.6)

@@ -157,7 +157,6 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
             _write(tmp_path / "race", [_episode(5)])
 
     raced = []
-
     monkeypatch.setattr(dataset.pq, "write_table", another_writer_finishes_first)
     with pytest.raises(ConfigError, match="race: already exists"):
         _write(tmp_path / "race", [_episode(2)])
@@ -196,6 +195,7 @@ def test_leftovers_of_a_killed_write_are_undone(tmp_path):
     finally:
         running.kill()
 
+
 def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
     """A dataset stored before `agent_features` existed was recorded without them: it suits the
     default env and is refused, naming the setting, by an env that appends them."""
@@ -226,6 +226,7 @@ def test_other_dynamics_give_a_warning_naming_them(caplog):
     check_recorded_settings(old, "flatland_sparse", {"preset": "small_v0"}, "bc input", rewards=False)
     assert "bc input: dataset data/old: flatland env_config: unknown key 'max_rails_in_city'" in caplog.text
     assert "its env dynamics were not compared" in caplog.text
+
 
 def test_reward_settings_are_checked_only_for_algorithms_that_learn_from_rewards():
     shaped = {"data/shaped": {"env": "flatland_sparse", "env_config": {"preset": "small_v0", "reward": "shaped"}}}
