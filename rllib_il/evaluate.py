@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from rllib_il.errors import ConfigError, cli
+from rllib_il.logs import RUNTIME_ENV
 
 
 def parse_args(argv=None):
@@ -41,11 +42,28 @@ def trial_env(checkpoint: Path):
     return config["env"], config.get("env_config") or {}
 
 
+def evaluate_checkpoint(checkpoint: Path, env: str, env_config: dict, episodes: int, seed: int, out: Path,
+                        module_id=None, explore=False, num_workers=1, progress=True) -> dict:
+    """Runs `episodes` episodes (seeds seed .. seed + episodes - 1) with the checkpoint's policy and
+    writes the statistics (return, length, % arrived, seeds) as JSON to `out`; returns them."""
+    from rllib_il.offline.recording import record, summarize
+
+    expert_config = {"checkpoint": str(checkpoint), "module_id": module_id, "explore": explore}
+    seeds = list(range(seed, seed + episodes))
+    _, stats = record(env, env_config, "checkpoint", expert_config, seeds, num_workers, progress=progress,
+                      desc=f"evaluating {Path(checkpoint).name} on {env}")
+    summary = summarize(stats)
+    summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
+    out.write_text(json.dumps({"checkpoint": str(Path(checkpoint).resolve()), "env": env, "env_config": env_config,
+                               "seeds": [seeds[0], seeds[-1]], "explore": explore, **summary}, indent=2))
+    return summary
+
+
 @cli
 def main(argv=None) -> int:
     args = parse_args(argv)
     import rllib_il  # noqa: F401  (registers envs)
-    from rllib_il.offline.recording import parse_env_config, record, render_gif, stats_table, summarize
+    from rllib_il.offline.recording import parse_env_config, render_gif, stats_table
     from rllib_il.ui import console
 
     if args.episodes < 1:
@@ -55,21 +73,17 @@ def main(argv=None) -> int:
     env, env_config = (args.env, {}) if args.env else trial_env(args.checkpoint)
     if args.env_config:
         env_config = parse_env_config(args.env_config)
-    expert_config = {"checkpoint": str(args.checkpoint), "module_id": args.module_id, "explore": args.explore}
     if args.num_workers > 1:
         import ray
 
-        ray.init(include_dashboard=False, log_to_driver=False)
-    seeds = list(range(args.seed, args.seed + args.episodes))
-    _, stats = record(env, env_config, "checkpoint", expert_config, seeds, args.num_workers)
-    summary = summarize(stats)
-    summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
-    console().print(stats_table(summary, f"{args.checkpoint} on {env} {env_config or ''}"))
+        ray.init(include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENV)
     out = args.json or args.checkpoint / "evaluation.json"
-    out.write_text(json.dumps({"checkpoint": str(args.checkpoint.resolve()), "env": env, "env_config": env_config,
-                               "seeds": [seeds[0], seeds[-1]], "explore": args.explore, **summary}, indent=2))
+    summary = evaluate_checkpoint(args.checkpoint, env, env_config, args.episodes, args.seed, out,
+                                  module_id=args.module_id, explore=args.explore, num_workers=args.num_workers)
+    console().print(stats_table(summary, f"{args.checkpoint} on {env} {env_config or ''}"))
     print(f"wrote {out}")
     if args.render:
+        expert_config = {"checkpoint": str(args.checkpoint), "module_id": args.module_id, "explore": args.explore}
         render_gif(env, env_config, "checkpoint", expert_config, args.seed, args.render)
         print(f"wrote {args.render}")
     return 0

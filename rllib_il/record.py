@@ -16,6 +16,7 @@ import sys
 from rich.console import Console
 
 from rllib_il.errors import cli
+from rllib_il.logs import RUNTIME_ENV
 
 
 def parse_args(argv=None):
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
         if args.num_workers > 1:
             import ray
 
-            ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
+            ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
+                     runtime_env=RUNTIME_ENV)
         summary = record_dataset(
             args.env, args.expert, args.episodes, args.out, env_config, expert_config,
             seed=args.seed, num_workers=args.num_workers, overwrite=args.overwrite,

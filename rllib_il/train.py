@@ -9,10 +9,12 @@ import argparse
 import math
 import numbers
 import os
+import shutil
 import sys
 from pathlib import Path
 
-from rllib_il.errors import cli
+from rllib_il.errors import ConfigError, cli
+from rllib_il.logs import RUNTIME_ENV
 
 # Result keys shown in the final summary, first found wins per column.
 HEADLINE = {
@@ -43,13 +45,22 @@ def parse_args(argv=None):
                    help="trials run at once (default: one per 4 CPUs, at least 1; more deadlocks on 2 cores)")
     p.add_argument("--resume", action="store_true",
                    help="continue interrupted experiments from their last checkpoints instead of starting anew")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace earlier runs of the same experiments in --output-dir (default: refuse)")
+    p.add_argument("--eval-episodes", type=int, default=50, metavar="N",
+                   help="at the end, evaluate each trial's last checkpoint greedily on N episodes (default 50; 0 skips)")
+    p.add_argument("--eval-seed", type=int, default=10_000, metavar="S",
+                   help="the final evaluation's episode i uses seed S + i (default 10000)")
     p.add_argument("--dry-run", action="store_true",
                    help="validate every file and print the resolved trials without starting Ray")
     args = p.parse_args(argv)
-    for flag in ("num_env_runners", "stop_iters", "stop_timesteps", "max_concurrent_trials"):
+    minimum = {"num_env_runners": 0, "eval_episodes": 0, "stop_iters": 1, "stop_timesteps": 1, "max_concurrent_trials": 1}
+    for flag, least in minimum.items():
         value = getattr(args, flag)
-        if value is not None and value < (0 if flag == "num_env_runners" else 1):
-            p.error(f"--{flag.replace('_', '-')} must be {'>= 0' if flag == 'num_env_runners' else '>= 1'}, got {value}")
+        if value is not None and value < least:
+            p.error(f"--{flag.replace('_', '-')} must be >= {least}, got {value}")
+    if args.resume and args.overwrite:
+        p.error("--resume continues earlier runs and --overwrite replaces them: pass one of them")
     return args
 
 
@@ -69,13 +80,27 @@ def print_trials(experiments) -> None:
     console().print(table)
 
 
+def check_output_dirs(experiments, output_dir: Path, resume: bool, overwrite: bool) -> set:
+    """Names of the experiments that ran into `output_dir` before. Without --resume (continue them)
+    or --overwrite (replace them), an earlier run is refused: a new run in its directory would
+    replace what --resume restores from and mix its trials with the old ones."""
+    earlier = {exp.name for exp in experiments if (output_dir / exp.name).exists()}
+    if earlier and not (resume or overwrite):
+        name = sorted(earlier)[0]
+        raise ConfigError(
+            f"{output_dir / name}: experiment '{name}' has run there before; pass --resume to continue it, "
+            "--overwrite to replace it, or another --output-dir"
+        )
+    return earlier
+
+
 def init_ray(address):
     import ray
 
     if ray.is_initialized():
         return
     # Without --address a new local Ray starts, never a cluster some other job left running here.
-    ray.init(address=address or "local", include_dashboard=False)
+    ray.init(address=address or "local", include_dashboard=False, runtime_env=RUNTIME_ENV)
 
 
 def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=False):
@@ -127,8 +152,9 @@ def headline(metrics: dict) -> dict:
     return found
 
 
-def summarize(exp, results, output_dir: Path) -> bool:
-    """Prints one row per trial (params, headline metrics), the checkpoints, and writes the curves PNG."""
+def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed: int = 10_000) -> bool:
+    """Prints one row per trial (params, headline metrics), the checkpoints, writes the curves PNG and,
+    with `eval_episodes`, evaluates every trial's last checkpoint (`final_evaluation`)."""
     from rich.table import Table
 
     from rllib_il.plot import last_values, load_results
@@ -136,11 +162,12 @@ def summarize(exp, results, output_dir: Path) -> bool:
     from rllib_il.ui import console
 
     table = Table(title=f"{exp.name}: results in {output_dir.resolve() / exp.name}",
-                  caption="return, % arrived: the last value each trial reported (evaluations run every few iterations)")
+                  caption="return, % arrived: the last value each trial reported in training (in-training "
+                          "evaluations are short; the final evaluation below is the number to quote)")
     for column in ("trial", "params", "iterations", *HEADLINE, "status"):
         table.add_column(column)
     ok = True
-    curves, checkpoints = {}, []
+    curves, checkpoints, finished = {}, [], []
     for result in results:
         trial = str(result.metrics.get("trial_id") or Path(result.path).name)
         params = ", ".join(f"{k}={v}" for k, v in _grid_params(exp, result.config).items()) or "-"
@@ -156,6 +183,7 @@ def summarize(exp, results, output_dir: Path) -> bool:
         curves[params if params != "-" else f"trial {trial}"] = frame
         if result.checkpoint:
             checkpoints.append(f"  {trial} ({params}): {result.checkpoint.path}")
+            finished.append((f"{exp.run} ({params})" if params != "-" else exp.run, result))
     out = console()
     out.print(table)
     if checkpoints:
@@ -165,7 +193,35 @@ def summarize(exp, results, output_dir: Path) -> bool:
         if png:
             out.print(f"Learning curves: {png.resolve()}", soft_wrap=True)
         out.print(f"TensorBoard: tensorboard --logdir {output_dir.resolve() / exp.name}", soft_wrap=True)
+    if eval_episodes and finished:
+        final_evaluation(finished, eval_episodes, eval_seed)
     return ok
+
+
+def final_evaluation(finished, episodes: int, seed: int) -> None:
+    """Evaluates each (label, Tune Result)'s last checkpoint greedily on `episodes` seeded episodes
+    (`rllib_il.evaluate`, in this process) and prints one line per trial with its episode count and
+    seeds; the numbers also go to `<checkpoint>/evaluation.json`."""
+    from rllib_il.evaluate import evaluate_checkpoint
+    from rllib_il.ui import console
+
+    out = console()
+    seeds = f"seeds {seed}-{seed + episodes - 1}"
+    out.print(f"Final evaluation: each trial's last checkpoint, greedy, {episodes} episodes, {seeds} "
+              "(python -m rllib_il.evaluate --checkpoint PATH --episodes N for more)")
+    for label, result in finished:
+        checkpoint = Path(result.checkpoint.path)
+        summary = evaluate_checkpoint(checkpoint, result.config["env"], result.config.get("env_config") or {},
+                                      episodes, seed, checkpoint / "evaluation.json")
+        out.print(f"  {label}: {evaluation_line(summary)}, {summary['episodes']} episodes, {seeds}", soft_wrap=True)
+
+
+def evaluation_line(summary: dict) -> str:
+    """'60.0 % trains arrived, return -3.2 ± 1.0' (multi-agent Flatland) or 'return 500.0 ± 0.0'."""
+    text = f"return {summary['return_mean']:.1f} ± {summary['return_std']:.1f}"
+    if "percentage_complete" in summary:
+        return f"{100 * summary['percentage_complete']:.1f} % trains arrived, {text}"
+    return text
 
 
 def format_headline(column: str, value) -> str:
@@ -200,11 +256,14 @@ def main(argv=None) -> int:
     if args.dry_run:
         return 0
     output_dir = Path(args.output_dir)
+    earlier = check_output_dirs(experiments, output_dir, args.resume, args.overwrite)
     init_ray(args.address)
     ok = True
     for exp in experiments:
+        if exp.name in earlier and args.overwrite:
+            shutil.rmtree(output_dir / exp.name)
         results = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
-        ok = summarize(exp, results, output_dir) and ok
+        ok = summarize(exp, results, output_dir, args.eval_episodes, args.eval_seed) and ok
     return 0 if ok else 1
 
 

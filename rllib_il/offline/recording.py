@@ -220,15 +220,16 @@ def record(
     progress: bool = True,
     act_with=None,
     expert_prob: float = 0.0,
+    desc: Optional[str] = None,
 ) -> Tuple[List[SingleAgentEpisode], List[EpisodeStats]]:
     """Record one env episode per seed, in-process or on `num_workers` Ray actors.
 
     Each actor gets a disjoint contiguous block of seeds (fed in small chunks for the progress bar);
     results come back in seed order, so the dataset does not depend on `num_workers`. `act_with` and
-    `expert_prob`: see `rollout` (DAgger).
+    `expert_prob`: see `rollout` (DAgger). `desc` labels the progress bar.
     """
     worker_args = (env_name, env_config, expert, expert_config, act_with, expert_prob)
-    bar = tqdm(total=len(seeds), desc=f"recording {expert} on {env_name}", unit="ep", disable=not progress)
+    bar = tqdm(total=len(seeds), desc=desc or f"recording {expert} on {env_name}", unit="ep", disable=not progress)
     results = []
     if num_workers <= 1:
         worker = RecordingWorker(*worker_args)

@@ -1,0 +1,18 @@
+"""Known-harmless library messages are dropped, everything else from the same loggers stays."""
+
+import logging
+
+from rllib_il.logs import KNOWN_NOISE, quiet_known_noise
+
+
+def test_known_noise_dropped_other_messages_kept(caplog):
+    quiet_known_noise()
+    quiet_known_noise()  # idempotent: one filter per logger
+    for name, fragments in KNOWN_NOISE.items():
+        logger = logging.getLogger(name)
+        assert len(logger.filters) == 1
+        with caplog.at_level(logging.WARNING, logger=name):
+            caplog.clear()
+            logger.warning(f"You see: {fragments[0]} (and more)")
+            logger.warning("a real problem")
+        assert [r.getMessage() for r in caplog.records] == ["a real problem"], name
