@@ -44,6 +44,11 @@ OLD_STACK_KEYS = {
 MANAGED_KEYS = ("env",)
 # Dataset locations: made absolute, since Tune runs every trial in its own working directory.
 PATH_KEYS = ("input", "expert_data")
+# RLlib's own offline algorithms (BC, MARWIL, ...) read `input` through Ray Data; defaults the experiment
+# layer gives them (a value in the file wins, per key of map_batches_kwargs too).
+# Ray Data's pre-learner actors reserve no CPU: Ray Data schedules its tasks outside the trial's
+# placement group, so on 2 CPUs the trial's CPU plus RLlib's 1-CPU actors left none for the parquet read.
+RLLIB_OFFLINE_MAP_BATCHES_KWARGS = {"num_cpus": 0}
 STOP_ALIASES = {
     # new-stack result keys for the --stop-timesteps override
     "env_steps": "num_env_steps_sampled_lifetime",
@@ -235,11 +240,43 @@ def param_space(exp: Experiment) -> Dict[str, Any]:
         space["policy_mapping_fn"] = map_to_shared
     if spec is not None and spec.callbacks and "callbacks" not in space:
         space["callbacks"] = spec.callbacks
+    if uses_rllib_offline_data(exp.run, space):
+        _rllib_offline_defaults(space)
     if "callbacks_on_train_result" not in space:
         from rllib_il.health import report_env_runner_health
 
         space["callbacks_on_train_result"] = report_env_runner_health
     return space
+
+
+def uses_rllib_offline_data(run: str, space: dict) -> bool:
+    """True for RLlib's own algorithms given an `input` dataset (RLlib's `AlgorithmConfig.is_offline`):
+    they read it with RLlib's `OfflineData` (Ray Data); ours bring their own data classes."""
+    from rllib_il.algorithms.registry import ALGORITHMS
+
+    inputs = space.get("input")
+    return run not in ALGORITHMS and bool(inputs) and inputs != "sampler"
+
+
+def _rllib_offline_defaults(space: dict) -> None:
+    """Settings RLlib's `OfflineData` needs for this project's datasets on a small machine."""
+    if "input_read_episodes" not in space and _episode_format(space["input"]):
+        space["input_read_episodes"] = True  # rows are msgpack'd episodes, not `obs`/`actions` columns
+    user = space.get("map_batches_kwargs")
+    if not _is_grid(user):
+        space["map_batches_kwargs"] = {**RLLIB_OFFLINE_MAP_BATCHES_KWARGS, **(user or {})}
+
+
+def _episode_format(inputs) -> bool:
+    """Whether every dataset of `inputs` (a path, list, or grid over them) is in this project's episode
+    format: its metadata.json says so. Other data (RLlib's column format) is left to RLlib."""
+    from rllib_il.offline import dataset
+
+    options = inputs["grid_search"] if _is_grid(inputs) else [inputs]
+    try:
+        return all(dataset.datasets_metadata(option) for option in options)
+    except ConfigError:  # no metadata.json, or not ours: not an rllib_il dataset
+        return False
 
 
 def _absolute(paths):

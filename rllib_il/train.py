@@ -118,6 +118,9 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
         for trial in exp.trials:
             check_compatible(exp.run, trial["config"], checkpoint)
         space["callbacks_on_algorithm_init"] = on_init_callback(checkpoint)
+    if max_concurrent_trials is None:
+        max_concurrent_trials = max(1, int(ray.cluster_resources().get("CPU", 1)) // 4)
+    check_ray_data_cpus(exp, space, max_concurrent_trials)
     exp_dir = output_dir.resolve() / exp.name
     if resume and tune.Tuner.can_restore(str(exp_dir)):
         print(f"Resuming {exp.name} from {exp_dir}")
@@ -125,8 +128,6 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
             str(exp_dir), trainable=exp.run, param_space=space, resume_unfinished=True, resume_errored=True
         )
         return tuner.fit()
-    if max_concurrent_trials is None:
-        max_concurrent_trials = max(1, int(ray.cluster_resources().get("CPU", 1)) // 4)
     tuner = tune.Tuner(
         exp.run,
         param_space=space,
@@ -139,6 +140,44 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
         ),
     )
     return tuner.fit()
+
+
+def check_ray_data_cpus(exp, space: dict, max_concurrent_trials: int) -> None:
+    """RLlib's own offline trials (BC, MARWIL, ... with `input`) must leave Ray Data a CPU.
+
+    Ray Data schedules its read tasks outside the trial's placement group (its "SPREAD" strategy), and
+    each needs 1 CPU: when the running trials (placement groups and pre-learner actors) hold every CPU,
+    `train()` waits forever on a read that never starts. Refused here, in one line, instead.
+    """
+    import ray
+
+    from rllib_il.algorithms.registry import get_algorithm_class
+    from rllib_il.errors import ConfigError
+    from rllib_il.experiments import uses_rllib_offline_data
+
+    if not uses_rllib_offline_data(exp.run, space):
+        return
+    algorithm = get_algorithm_class(exp.run)
+    per_trial = max(trial_cpus(algorithm, trial["config"]) for trial in exp.trials)
+    running = min(max_concurrent_trials, len(exp.trials))
+    total = ray.cluster_resources().get("CPU", 0)
+    if running * per_trial + 1 > total:
+        raise ConfigError(
+            f"{exp.where()}: {running} {exp.run} trial(s) at a time hold {running * per_trial:g} of Ray's "
+            f"{total:g} CPUs and RLlib's Ray Data reads need 1 more; lower --max-concurrent-trials, the trial's "
+            "env runners / CPUs or map_batches_kwargs.num_cpus, or use run: MARWIL_IL (beta 0 = BC)"
+        )
+
+
+def trial_cpus(algorithm, config: dict) -> float:
+    """CPUs one trial holds while it trains: its placement group as Tune reserves it
+    (`Algorithm.default_resource_request`) plus its Ray Data pre-learner actors (ray/rllib/offline/
+    offline_data.py: `concurrency` max(2, num_learners) by default, 1 CPU each unless `num_cpus` says)."""
+    placement_group = algorithm.default_resource_request(config).required_resources.get("CPU", 0)
+    kwargs = config.get("map_batches_kwargs") or {}
+    actors = kwargs.get("concurrency", max(2, config.get("num_learners") or 0))
+    actors = max(actors) if isinstance(actors, (tuple, list)) else actors
+    return placement_group + actors * kwargs.get("num_cpus", 1)
 
 
 def headline(metrics: dict) -> dict:
