@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def readme_main_file() -> str:
     """The experiment file of the README's main command (the first `train_imitate.py -f` line)."""
-    match = re.search(r"train_imitate\.py -f (\S+)", (ROOT / "README.md").read_text())
+    match = re.search(r"\.venv/bin/python train_imitate\.py -f (\S+)", (ROOT / "README.md").read_text())
     return match.group(1)
 
 
