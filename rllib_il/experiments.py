@@ -339,23 +339,21 @@ def apply_overrides(exp: Experiment, num_env_runners=None, stop_iters=None, stop
         exp.stop[STOP_ALIASES["env_steps"]] = stop_timesteps
 
 
-def load_all(files: List[str], output_dir: str = "results", dry_run: bool = False, **overrides) -> List[Experiment]:
+def load_all(files: List[str], output_dir: str = "results", check_restore_sources: bool = True,
+             **overrides) -> List[Experiment]:
     """Loads and fully validates every file before anything runs.
 
-    A Phase 2 whose `restore_from` experiment neither runs earlier nor exists on disk is an error,
-    except in a dry run, which only validates and says so.
+    A Phase 2 whose `restore_from` experiment neither runs earlier nor exists on disk is an error, in
+    a dry run too (dry-run a Phase 2 file together with its Phase 1 file: `-f phase1.yaml -f phase2.yaml`).
+    `check_restore_sources=False` skips that check, for callers that only read the configs.
     """
     experiments = [exp for file in files for exp in load_file(file)]
     names = [exp.name for exp in experiments]
     for i, exp in enumerate(experiments):
         if names.count(exp.name) > 1:
             raise ConfigError(f"{exp.file}: experiment name '{exp.name}' is used more than once")
-        try:
+        if check_restore_sources:
             _check_restore_source(exp, names[:i], Path(output_dir))
-        except ConfigError as e:
-            if not dry_run:
-                raise
-            print(f"note (dry run): {e}")
         apply_overrides(exp, **overrides)
         exp.trials = validate_trials(exp)
     return experiments
@@ -368,7 +366,8 @@ def _check_restore_source(exp: Experiment, earlier: List[str], output_dir: Path)
     source = str(exp.restore_from["experiment"])
     if source in earlier or (output_dir / source).is_dir() or Path(source).is_dir():
         return
+    on_disk = [p.name for p in output_dir.iterdir() if p.is_dir()] if output_dir.is_dir() else []
     raise ConfigError(
         f"{exp.where('restore_from.experiment')}: '{source}' is neither an earlier experiment of this run "
-        f"({', '.join(earlier) or 'none'}) nor a directory in {output_dir}"
+        f"({', '.join(earlier) or 'none'}) nor a directory in {output_dir}{_nearest(source, earlier + on_disk)}"
     )

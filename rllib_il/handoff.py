@@ -41,6 +41,8 @@ def checkpoint_modules(checkpoint: Path) -> Dict[str, Path]:
 def check_spec(spec, where: str) -> None:
     """Static checks of a `restore_from` value (before anything runs)."""
     if isinstance(spec, str):
+        if not Path(spec).exists():
+            raise ConfigError(f"{where}: '{spec}' does not exist")
         if not checkpoint_modules(Path(spec)):
             raise ConfigError(f"{where}: '{spec}' is not an RLlib checkpoint with module weights")
         return
@@ -76,24 +78,26 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
         seen = [{k: lookup(t.config, k) for k in wanted} for t in analysis.trials]
         raise ConfigError(f"{where}.trial: no trial of {exp_dir} has {wanted}; trials have {seen}")
     metric, mode = spec.get("metric"), spec.get("mode", "max")
-    candidates = []
+    candidates, unscored = [], []
     for trial in trials:
         if metric is None:
             checkpoint = trial.checkpoint
             score = None
+        elif not _reported(analysis, trial, metric, where):
+            checkpoint, score = trial.checkpoint, None
+            unscored.append(trial)
         else:
-            results = analysis.trial_dataframes.get(trial.trial_id)
-            if results is None or metric not in results.columns:
-                columns = [] if results is None else list(results.columns)
-                from rllib_il.experiments import _nearest
-
-                raise ConfigError(f"{where}.metric: '{metric}' is not in the results of {trial}{_nearest(metric, columns)}")
             checkpoint = analysis.get_best_checkpoint(trial, metric=metric, mode=mode)
             score = _lookup_score(trial, checkpoint, metric)
         if checkpoint is not None:
             candidates.append((score, trial, Path(checkpoint.path)))
     if not candidates:
         raise ConfigError(f"{where}: no trial of {exp_dir} matching {wanted or 'any'} saved a checkpoint")
+    if unscored:
+        if len(candidates) > 1:
+            raise ConfigError(f"{where}.metric: '{metric}' was never reported by {unscored[0]} (no evaluation ran) "
+                              f"and {len(candidates)} trials match; narrow 'trial' or evaluate more often")
+        print(f"warning: {unscored[0]} never reported '{metric}' (no evaluation ran): starting from its last checkpoint")
     if metric is None and len(candidates) > 1:
         raise ConfigError(f"{where}: {len(candidates)} trials match; give 'metric' or narrow 'trial'")
     pick = max if mode == "max" else min
@@ -101,6 +105,22 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
     shown = f" ({metric}={score:.4g})" if score is not None else ""
     print(f"Starting from {trial} checkpoint {path}{shown}")
     return path
+
+
+def _reported(analysis, trial, metric: str, where: str) -> bool:
+    """True if `trial` reported `metric`. False if it is an evaluation metric and the trial ran no
+    evaluation at all (e.g. a short run that stopped before its first evaluation): the caller falls
+    back to the last checkpoint. Any other missing metric is a ConfigError (a misspelt name)."""
+    results = analysis.trial_dataframes.get(trial.trial_id)
+    columns = [] if results is None else list(results.columns)
+    if metric in columns:
+        return True
+    section = metric.split("/")[0] + "/"
+    if section == "evaluation/" and not any(c.startswith(section) for c in columns):
+        return False
+    from rllib_il.experiments import _nearest
+
+    raise ConfigError(f"{where}.metric: '{metric}' is not in the results of {trial}{_nearest(metric, columns)}")
 
 
 def _lookup_score(trial, checkpoint, metric: str) -> Optional[float]:

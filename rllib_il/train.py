@@ -285,7 +285,6 @@ def main(argv=None) -> int:
     experiments = load_all(
         args.files,
         output_dir=args.output_dir,
-        dry_run=args.dry_run,
         num_env_runners=args.num_env_runners,
         stop_iters=args.stop_iters,
         stop_timesteps=args.stop_timesteps,

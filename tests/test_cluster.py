@@ -32,7 +32,7 @@ ray.init(address=cluster.address, log_to_driver=False)
 import rllib_il
 from rllib_il.experiments import default_config, load_all
 
-[exp] = load_all([sys.argv[2]], dry_run=True, num_env_runners=2)
+[exp] = load_all([sys.argv[2]], check_restore_sources=False, num_env_runners=2)
 config = default_config(exp.run).update_from_dict(exp.trials[0]["config"])
 config.env_runners(num_cpus_per_env_runner=1)  # the file's 0.5 would let two runners share a node
 config.fault_tolerance(delay_between_env_runner_restarts_s=1.0)

@@ -144,10 +144,35 @@ def test_dry_run_prints_trials_without_starting_ray(tmp_path, capsys, monkeypatc
     assert "gamma=0.99, lr=0.001" in out and "training_iteration=3" in out
 
 
+def phase1_files(file: str) -> list:
+    """The shipped files defining the experiments `file`'s restore_from names (a Phase 2 runs after them)."""
+    import yaml
+
+    defined = {name: f for f in EXPERIMENT_FILES for name in yaml.safe_load((ROOT / f).read_text())}
+    sources = [spec["restore_from"]["experiment"] for spec in yaml.safe_load((ROOT / file).read_text()).values()
+               if isinstance(spec.get("restore_from"), dict)]
+    return sorted({defined[name] for name in sources} - {file})
+
+
 @pytest.mark.parametrize("file", EXPERIMENT_FILES)
-def test_every_shipped_experiment_file_validates(file, capsys, monkeypatch):
+def test_every_shipped_experiment_file_validates(file, capsys, monkeypatch, tmp_path):
+    """Alone, or after the Phase 1 files it restores from, as its comment says to run it."""
     monkeypatch.chdir(ROOT)
-    assert main(["-f", file, "--dry-run"]) == 0, capsys.readouterr().err
+    files = [arg for f in phase1_files(file) + [file] for arg in ("-f", f)]
+    assert main([*files, "--dry-run", "--output-dir", str(tmp_path)]) == 0, capsys.readouterr().err
+
+
+def test_dry_run_refuses_a_restore_from_no_experiment_provides(tmp_path, capsys, monkeypatch):
+    """A Phase 2 file alone, in a fresh output dir: its Phase 1 neither runs before it nor exists."""
+    monkeypatch.chdir(ROOT)
+    file = "experiments/cartpole/apex_DQfD.yaml"
+    assert main(["-f", file, "--dry-run", "--output-dir", str(tmp_path)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {file}: experiment 'cartpole-apex-DQfD', key 'restore_from.experiment': "
+                           "'cartpole-apex-IL' is neither an earlier experiment of this run"), line
+    typo = write(tmp_path, (ROOT / file).read_text().replace("experiment: cartpole-apex-IL", "experiment: cartpole-apex-ILL"))
+    assert main(["-f", "experiments/cartpole/apex_IL.yaml", "-f", typo, "--dry-run", "--output-dir", str(tmp_path)]) == 2
+    assert "(did you mean 'cartpole-apex-IL'?)" in capsys.readouterr().err
 
 
 def test_ppo_smoke_run_through_train_imitate(tmp_path):

@@ -88,8 +88,11 @@ def test_phase2_starts_from_the_chosen_phase1_checkpoint(runs):
     "restore_from, model, expected",
     [
         ("{experiment: nowhere}", MODEL, "'nowhere' is neither an earlier experiment"),
-        ("/no/such/checkpoint", MODEL, "is not an RLlib checkpoint"),
+        ("/no/such/checkpoint", MODEL, "'/no/such/checkpoint' does not exist"),
+        ("/tmp", MODEL, "'/tmp' is not an RLlib checkpoint with module weights"),
         ("{experiment: phase1, metric: no/such/metric}", MODEL, "'no/such/metric' is not in the results"),
+        ("{experiment: phase1, metric: evaluation/env_runners/episode_return_mean}", MODEL,
+         "was never reported by PPO_CartPole-v1_"),
         ("{experiment: phase1, metric: env_runners/episode_return_mean, trial: {lr: 0.5}}", MODEL, "no trial of"),
         ("{experiment: phase1, metric: env_runners/episode_return_mean}", "model_config: {fcnet_hiddens: [32]}",
          "does not fit module 'default_policy' of PPO"),
@@ -103,6 +106,21 @@ def test_bad_restore_from_fails_before_phase2_trains(runs, restore_from, model, 
     err = capsys.readouterr().err.strip()
     assert expected in err and len(err.splitlines()) == 1, err
     assert not (tmp / "out" / "bad-phase2").exists()
+
+
+def test_phase2_from_a_phase1_that_never_evaluated_starts_from_its_last_checkpoint(runs):
+    """A short Phase 1 (no evaluation ran) named by an evaluation metric: one warning line, the last
+    checkpoint of the chosen trial, and Phase 2 runs."""
+    tmp, _ = runs
+    spec = "{experiment: phase1, metric: evaluation/env_runners/episode_return_mean, trial: {lr: 0.0005}}"
+    (tmp / "unevaluated.yaml").write_text(phase2(spec).replace("phase2:", "from-unevaluated:"))
+    proc = train("-f", str(tmp / "unevaluated.yaml"), "--output-dir", str(tmp / "out"), "--eval-episodes", "1")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert re.search(r"warning: PPO_CartPole-v1_\S+ never reported 'evaluation/env_runners/episode_return_mean' "
+                     r"\(no evaluation ran\): starting from its last checkpoint", proc.stdout), proc.stdout[-3000:]
+    chosen = Path(re.search(r"Starting from \S+ checkpoint (\S+)", proc.stdout).group(1))
+    assert '"lr": 0.0005' in (chosen.parent / "params.json").read_text()
+    assert chosen == max(chosen.parent.glob("checkpoint_*"))
 
 
 def phase1_bc(env, input, extra=""):
