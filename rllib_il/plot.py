@@ -16,6 +16,7 @@ import pandas as pd
 from rllib_il.errors import ConfigError, cli
 from rllib_il.plots import plot_learning_curves
 
+EVALUATION_RAN = "evaluation/num_healthy_workers"  # present only on rows whose iteration evaluated
 DEFAULT_METRICS = ("env_runners/episode_return_mean", "evaluation/env_runners/episode_return_mean")
 
 
@@ -29,10 +30,24 @@ def trial_dirs(directory: Path):
 
 
 def load_results(trial_dir: Path) -> pd.DataFrame:
-    """One row per reported iteration, nested metrics flattened to 'a/b/c' columns."""
+    """One row per reported iteration, nested metrics flattened to 'a/b/c' columns; evaluation
+    metrics only on the iterations that ran an evaluation (`without_repeated_evaluations`)."""
     rows = [json.loads(line) for line in (trial_dir / "result.json").read_text().splitlines() if line.strip()]
     frame = pd.json_normalize(rows, sep="/")
-    return frame.drop_duplicates("training_iteration", keep="last") if rows else frame
+    return without_repeated_evaluations(frame.drop_duplicates("training_iteration", keep="last")) if rows else frame
+
+
+def without_repeated_evaluations(frame: pd.DataFrame) -> pd.DataFrame:
+    """RLlib reports the last evaluation's metrics again on the next iteration when that iteration
+    ran none. Only an evaluation that ran adds `evaluation/num_healthy_workers` (set in
+    `Algorithm._run_one_evaluation`, ray/rllib/algorithms/algorithm.py); on the other rows the
+    evaluation columns become NaN, so a curve has one point per evaluation."""
+    if EVALUATION_RAN not in frame.columns:
+        return frame
+    columns = [c for c in frame.columns if c.startswith("evaluation/")]
+    frame = frame.copy()
+    frame.loc[frame[EVALUATION_RAN].isna(), columns] = float("nan")
+    return frame
 
 
 def last_values(frame: pd.DataFrame) -> dict:

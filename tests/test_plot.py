@@ -81,3 +81,23 @@ def test_the_summary_shows_the_last_evaluation_not_the_last_iterations_nan(tmp_p
     assert summarize(exp, [result], tmp_path)
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ a "))
     assert [cell.strip() for cell in row.split("│")[3:6]] == ["4", "-5.00", "60.0 %"]
+
+
+def test_one_point_per_evaluation(tmp_path):
+    """Evaluations ran at iterations 2 and 4 of 5; RLlib repeats their values at 3 and 5 without the
+    marker an evaluation that ran leaves. The curve has exactly the 2 evaluations; the summary's
+    last value is the last evaluation's."""
+    trial = tmp_path / "exp" / "trial_a"
+    trial.mkdir(parents=True)
+    rows = []
+    for i, (value, ran) in enumerate([(None, False), (10.0, True), (10.0, False), (30.0, True), (30.0, False)]):
+        row = {"training_iteration": i + 1}
+        if value is not None:
+            row["evaluation"] = {"env_runners": {"episode_return_mean": value}, **({"num_healthy_workers": 0} if ran else {})}
+        rows.append(row)
+    (trial / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
+    frame = load_results(trial)
+    points = curve(frame, "training_iteration", "evaluation/env_runners/episode_return_mean")
+    assert points["training_iteration"].tolist() == [2, 4]
+    assert points["evaluation/env_runners/episode_return_mean"].tolist() == [10.0, 30.0]
+    assert last_values(frame)["evaluation/env_runners/episode_return_mean"] == 30.0
