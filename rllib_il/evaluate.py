@@ -13,12 +13,14 @@ import sys
 from pathlib import Path
 
 from rllib_il.errors import ConfigError, cli
+from rllib_il.handoff import checkpoint_modules
 from rllib_il.logs import RUNTIME_ENV
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m rllib_il.evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True, type=Path, help="an RLlib Algorithm checkpoint directory")
+    p.add_argument("--checkpoint", required=True, type=Path,
+                   help="an RLlib Algorithm checkpoint, or a Tune trial directory (its last checkpoint is taken)")
     p.add_argument("--episodes", type=int, default=100, help="number of episodes (default 100)")
     p.add_argument("--seed", type=int, default=10_000,
                    help="episode i uses seed SEED + i (default 10000, away from recorded demonstration seeds)")
@@ -30,6 +32,27 @@ def parse_args(argv=None):
     p.add_argument("--render", metavar="GIF", help="also render the first episode to this GIF")
     p.add_argument("--json", type=Path, help="where to write the numbers (default: CHECKPOINT/evaluation.json)")
     return p.parse_args(argv)
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """`path` itself if it is an Algorithm checkpoint; for a Tune trial directory (or an experiment
+    directory with one trial) its last checkpoint, saying so. (Tune's `Result.from_path` cannot read
+    RLlib trials that checkpoint every few iterations: their result rows lack `checkpoint_dir_name`.)"""
+    if not path.is_dir():
+        raise ConfigError(f"--checkpoint {path}: no such directory")
+    if checkpoint_modules(path):
+        return path
+    trials = [path] if (path / "params.pkl").is_file() else sorted(p.parent for p in path.glob("*/params.pkl"))
+    if not trials:
+        raise ConfigError(f"--checkpoint {path}: neither an RLlib checkpoint nor a Tune trial or experiment directory")
+    if len(trials) > 1:
+        raise ConfigError(f"--checkpoint {path}: {len(trials)} trials ({', '.join(t.name for t in trials)}); "
+                          "pass one trial directory or checkpoint")
+    checkpoints = sorted(c for c in trials[0].glob("checkpoint_*") if checkpoint_modules(c))
+    if not checkpoints:
+        raise ConfigError(f"--checkpoint {path}: trial {trials[0].name} saved no checkpoint")
+    print(f"Evaluating the trial's last checkpoint: {checkpoints[-1]}")
+    return checkpoints[-1]
 
 
 def trial_env(checkpoint: Path):
@@ -68,8 +91,7 @@ def main(argv=None) -> int:
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes {args.episodes}: must be at least 1")
-    if not args.checkpoint.is_dir():
-        raise ConfigError(f"--checkpoint {args.checkpoint}: no such directory")
+    args.checkpoint = resolve_checkpoint(args.checkpoint)
     env, env_config = (args.env, {}) if args.env else trial_env(args.checkpoint)
     if args.env_config:
         env_config = parse_env_config(args.env_config)

@@ -2,6 +2,7 @@
 episode count and seeds are printed, and its output holds no traceback. A second run into the same
 output directory is refused before anything is replaced."""
 
+import json
 import re
 import subprocess
 import sys
@@ -61,3 +62,23 @@ def test_a_second_run_into_the_same_output_dir_is_refused(main_run):
     assert line == (f"error: {exp_dir}: experiment '{exp_dir.name}' has run there before; pass --resume to "
                     "continue it, --overwrite to replace it, or another --output-dir")
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def evaluate(*args):
+    return subprocess.run([sys.executable, "-m", "rllib_il.evaluate", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_evaluate_takes_a_trial_directory_to_its_last_checkpoint(main_run, tmp_path):
+    out, _ = main_run
+    [exp_dir] = out.iterdir()
+    trial = sorted(exp_dir.glob("MARWIL_IL_*"))[0]
+    last = max(trial.glob("checkpoint_*"))
+    proc = evaluate("--checkpoint", trial, "--episodes", 2, "--json", tmp_path / "e.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"Evaluating the trial's last checkpoint: {last}" in proc.stdout
+    assert json.loads((tmp_path / "e.json").read_text())["checkpoint"] == str(last)
+    several = evaluate("--checkpoint", exp_dir, "--episodes", 2)
+    assert several.returncode == 2
+    [line] = several.stderr.strip().splitlines()
+    assert line.startswith(f"error: --checkpoint {exp_dir}: 2 trials (") and "pass one trial directory" in line
