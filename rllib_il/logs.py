@@ -6,6 +6,7 @@ through Ray's `worker_process_setup_hook`, in every Ray worker (trials, env runn
 """
 
 import logging
+import sys
 import warnings
 
 KNOWN_NOISE = {
@@ -20,6 +21,15 @@ KNOWN_NOISE = {
 }
 # gymnasium warns each time RLlib registers its multi-agent env wrapper again in a process.
 KNOWN_WARNINGS = (r".*Overriding environment rllib-multi-agent-env",)
+
+
+def drop_exit_during_shutdown(unraisable) -> None:
+    """`sys.unraisablehook`: a Ray worker told to exit (`SystemExit`) while the garbage collector runs a
+    `__del__` (e.g. RLlib's `EnvRunner.__del__` as Ray shuts the job down) printed a traceback that
+    says nothing about the run; every other unraisable exception goes to Python's default hook."""
+    if isinstance(unraisable.exc_value, SystemExit) and getattr(unraisable.object, "__name__", "") == "__del__":
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 class DropKnownNoise(logging.Filter):
@@ -42,6 +52,7 @@ def quiet_known_noise() -> None:
             logger.addFilter(DropKnownNoise(fragments))
     for pattern in KNOWN_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
+    sys.unraisablehook = drop_exit_during_shutdown
 
 
 # The same filters in every Ray worker of a job started with this runtime env.
