@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from rllib_il.errors import ConfigError
+from rllib_il.user_code import is_user_code
 
 EXPERIMENT_KEYS = ("run", "env", "stop", "config", "checkpoint_config", "restore_from")
 CHECKPOINT_KEYS = (
@@ -140,7 +141,7 @@ def default_config(run: str):
 
 def _check_run_and_env(exp: Experiment) -> None:
     from rllib_il.algorithms.registry import get_algorithm_class, known_algorithms
-    from rllib_il.envs import known_env
+    from rllib_il.envs import known_env, register_user_env
 
     if get_algorithm_class(exp.run) is None:
         names = known_algorithms()
@@ -148,12 +149,17 @@ def _check_run_and_env(exp: Experiment) -> None:
             f"{exp.where('run')}: unknown algorithm '{exp.run}'{_nearest(exp.run, names)}; "
             f"known: {', '.join(names)}"
         )
+    if is_user_code(exp.env):
+        try:
+            register_user_env(exp.env)
+        except ConfigError as e:
+            raise ConfigError(f"{exp.where('env')}: {e}") from None
     if not known_env(exp.env):
         from rllib_il.envs import ENVS
 
         raise ConfigError(
             f"{exp.where('env')}: unknown env '{exp.env}'{_nearest(exp.env, ENVS)}; use one of "
-            f"{', '.join(ENVS)} or a registered gymnasium id such as CartPole-v1"
+            f"{', '.join(ENVS)}, a registered gymnasium id such as CartPole-v1, or your own as 'module:make_env'"
         )
 
 

@@ -21,9 +21,9 @@ from rllib_il.logs import RUNTIME_ENV
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rllib_il.record", description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True, help="gymnasium id or rllib_il env name (flatland_sparse)")
+    parser.add_argument("--env", required=True, help="gymnasium id, rllib_il env name (flatland_sparse) or your own 'module:make_env'")
     parser.add_argument("--env-config", help='JSON object, or a preset name as shorthand for {"preset": NAME}')
-    parser.add_argument("--expert", required=True, help="name in rllib_il.experts.EXPERTS")
+    parser.add_argument("--expert", required=True, help="a name in rllib_il.experts.EXPERTS, or your own expert as 'module:Class' (or 'module:factory')")
     parser.add_argument("--expert-config", help="JSON object of expert options (e.g. {\"explore\": true})")
     parser.add_argument("--checkpoint", help="RLlib checkpoint directory for --expert checkpoint")
     parser.add_argument("--act-with", metavar="CHECKPOINT",

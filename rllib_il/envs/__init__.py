@@ -7,6 +7,8 @@ from typing import Callable, Optional
 from ray.tune.registry import register_env
 
 from rllib_il.envs.flatland import presets as flatland_presets
+from rllib_il.errors import ConfigError
+from rllib_il.user_code import import_attr
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,23 @@ def env_settings(env: str, env_config: dict, kinds=SETTINGS) -> dict:
     return merged
 
 
+def user_env_creator(name: str) -> Callable[[dict], object]:
+    """The creator `make_env(env_config) -> env` a user names as "module:make_env"."""
+    creator = import_attr(name, "env")
+    if not callable(creator):
+        raise ConfigError(f"env {name!r}: {type(creator).__name__} is not callable; expected make_env(env_config)")
+    return creator
+
+
+def register_user_env(name: str) -> None:
+    """Registers a user's "module:make_env" with Tune under that name; RLlib's env runners then build
+    it by name (Ray ships the registration; the module must be importable there too)."""
+    register_env(name, user_env_creator(name))
+
+
 def known_env(name):
-    """True for our envs, gymnasium ids and envs registered with Tune by the user."""
+    """True for our envs, gymnasium ids and envs registered with Tune (a user's "module:make_env" once
+    `register_user_env` ran)."""
     import gymnasium as gym
     from ray.tune.registry import ENV_CREATOR, _global_registry
 

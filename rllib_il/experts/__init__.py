@@ -1,12 +1,15 @@
-"""Experts that generate demonstrations: name -> "module:Class", built with `make_expert`.
+"""Experts that generate demonstrations, named by a registered short name or "module:attr".
 
 Every expert follows the protocol of `rllib_il.experts.base.Expert`: `reset(env, obs)` after each
-`env.reset()`, `act(obs) -> (action, logp)` (dicts keyed by agent id on multi-agent envs).
+`env.reset()`, `act(obs) -> (action, logp)` (dicts keyed by agent id on multi-agent envs). A user's
+own expert needs no change of this package: `--expert my_module:MyExpert` names a class (an
+`Expert` subclass, or any class with `act` and `reset`) or a factory `make(env, **options)` that
+returns one, in a module importable where it runs (on PYTHONPATH or installed; Ray workers see
+PYTHONPATH, not `sys.path` edits).
 """
 
-import importlib
-
 from rllib_il.errors import ConfigError
+from rllib_il.user_code import import_attr, is_user_code
 
 EXPERTS = {
     "cartpole": "rllib_il.experts.gym_experts:CartPoleExpert",
@@ -16,16 +19,37 @@ EXPERTS = {
     "flatland_planner": "rllib_il.envs.flatland.experts:FlatlandPlannerExpert",
     "flatland_shortest_path": "rllib_il.envs.flatland.experts:FlatlandShortestPathExpert",
 }
+PROTOCOL = ("act", "reset")
+
+
+def _follows_protocol(obj) -> bool:
+    return all(callable(getattr(obj, name, None)) for name in PROTOCOL)
 
 
 def expert_class(name: str):
-    """The expert class registered under `name` (ConfigError for unknown names)."""
-    if name not in EXPERTS:
-        raise ConfigError(f"expert {name!r} is unknown; choose one of {sorted(EXPERTS)}")
-    module, cls = EXPERTS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    """The expert class (or factory) registered under `name`, or named "module:attr"."""
+    if not is_user_code(name):
+        if name not in EXPERTS:
+            raise ConfigError(f"expert {name!r} is unknown; choose one of {sorted(EXPERTS)} or name your own "
+                              "as 'module:Class'")
+        name = EXPERTS[name]
+    found = import_attr(name, "expert")
+    if isinstance(found, type) and not _follows_protocol(found):
+        raise ConfigError(f"expert {name!r}: class {found.__name__} has no {' / '.join(PROTOCOL)} methods "
+                          "(see rllib_il.experts.base.Expert)")
+    if not callable(found):
+        raise ConfigError(f"expert {name!r}: {type(found).__name__} is neither an expert class nor a factory")
+    return found
 
 
 def make_expert(name: str, env, **kwargs):
     """Build the expert `name` for `env` (an env instance as created for recording)."""
-    return expert_class(name)(env, **kwargs)
+    build = expert_class(name)
+    try:
+        expert = build(env, **kwargs)
+    except TypeError as e:  # wrong options, or a callable that is no expert factory
+        raise ConfigError(f"expert {name!r} cannot be built for this env with options {kwargs} ({e})") from None
+    if not _follows_protocol(expert):
+        raise ConfigError(f"expert {name!r} built {type(expert).__name__}, which has no "
+                          f"{' / '.join(PROTOCOL)} methods (see rllib_il.experts.base.Expert)")
+    return expert

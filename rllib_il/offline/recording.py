@@ -26,9 +26,10 @@ from rich.table import Table
 from tqdm import tqdm
 
 from rllib_il import SHARED_MODULE_ID
-from rllib_il.envs import DYNAMICS, ENVS, SETTINGS, env_settings
+from rllib_il.envs import DYNAMICS, ENVS, SETTINGS, env_settings, user_env_creator
 from rllib_il.errors import ConfigError
 from rllib_il.experts import make_expert
+from rllib_il.user_code import is_user_code
 from rllib_il.offline.dataset import build_episode, check_output_dir, spaces_metadata, write_dataset
 
 DAGGER_SEED_SALT = 0xDA66E2  # the expert_prob draws of episode `seed` use default_rng([seed, salt])
@@ -45,10 +46,13 @@ class EpisodeStats:
 
 
 def make_env(name: str, env_config: Optional[dict] = None):
-    """An env by rllib_il name (`rllib_il.envs.ENVS`) or gymnasium id, with one-line errors."""
+    """An env by rllib_il name (`rllib_il.envs.ENVS`), a user's "module:make_env" or a gymnasium id,
+    with one-line errors."""
     env_config = dict(env_config or {})
     if name in ENVS:
         return ENVS[name].creator(env_config)
+    if is_user_code(name):
+        return user_env_creator(name)(env_config)
     try:
         return gym.make(name, **env_config)
     except gym.error.DependencyNotInstalled as e:
@@ -318,11 +322,11 @@ def record_dataset(
     expert_prob = 0.0 if expert_prob is None else expert_prob
     if not 0.0 <= expert_prob <= 1.0:
         raise ConfigError(f"--expert-prob {expert_prob}: must lie in [0, 1]")
-    check_output_dir(out, overwrite)
     act_with = None if act_with is None else str(Path(act_with).expanduser().resolve())  # for Ray workers too
     probe = make_env(env_name, env_config)
-    make_expert(expert, probe, **expert_config)  # fail fast on a bad expert/checkpoint
+    make_expert(expert, probe, **expert_config)  # fail fast on a bad env/expert/checkpoint, before --out is made
     make_actor(probe, act_with)
+    check_output_dir(out, overwrite)
     multi_agent = isinstance(probe, MultiAgentEnv)
     seeds = list(range(seed, seed + episodes))
     recorded, stats = record(
