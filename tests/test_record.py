@@ -125,35 +125,63 @@ def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
 def test_killed_recorder_leaves_no_dataset_and_a_rerun_completes_it(tmp_path):
     """SIGKILL of the recorder process while it records (episodes are held in memory until the
     write): nothing under --out's parent; the same command run again writes the whole dataset. A
-    kill during the write itself is `test_dataset.py::test_leftovers_of_a_killed_write_are_undone`."""
-    import re
+    kill during the write itself is `test_dataset.py::test_leftovers_of_a_killed_write_are_undone`.
+    The recorder cannot finish before the kill, however fast the machine: its expert (a user expert
+    of this test) holds episode 3 of 300 until a gate file exists."""
+    import os
     import signal
     import subprocess
     import sys
     import time
 
-    out, log = tmp_path / "data" / "cartpole", tmp_path / "stderr.txt"
+    (tmp_path / "gated.py").write_text(GATED_EXPERT)
+    gate, holding = tmp_path / "gate", tmp_path / "holding"
+    env = {**os.environ, "RECORD_GATE": str(gate),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    out = tmp_path / "data" / "cartpole"
     out.parent.mkdir()
-    argv = [sys.executable, "-m", "rllib_il.record", "--env", "CartPole-v1", "--expert", "cartpole",
-            "--episodes", "300", "--out", str(out)]
-    with open(log, "w") as stderr:
-        proc = subprocess.Popen(argv, stderr=stderr, stdout=subprocess.DEVNULL)
-        try:
-            deadline = time.time() + 300
-            while not re.search(r"\| *[1-9]\d*/300", log.read_text()) and proc.poll() is None:
-                assert time.time() < deadline, "the recorder showed no progress within 300 s"
-                time.sleep(0.2)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-        assert proc.wait() == -signal.SIGKILL, log.read_text()
-    recorded = int(re.findall(r"\| *(\d+)/300", log.read_text())[-1])
-    assert 0 < recorded < 300  # killed while recording
-    assert list(out.parent.iterdir()) == []
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    argv = [sys.executable, "-m", "rllib_il.record", "--env", "CartPole-v1", "--expert", "gated:GatedCartPole",
+            "--episodes", "300", "--out", str(out), "--no-progress"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 600  # a bound for a broken recorder, not a race: it waits for the gate
+        while not holding.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.time() < deadline, "the recorder did not reach episode 3 within 600 s"
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    assert list(out.parent.iterdir()) == []  # killed while recording episode 3 of 300: nothing written
+    gate.touch()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     meta = read_metadata(out)
     assert meta["num_episodes"] == 300 and meta["seeds"] == list(range(300))
     assert [p.name for p in out.parent.iterdir()] == ["cartpole"]
+
+
+# A user expert (see docs/recording.md): the scripted CartPole expert that holds its third episode
+# until the file $RECORD_GATE exists, after saying so in a file beside it.
+GATED_EXPERT = """
+import os
+import time
+from pathlib import Path
+
+from rllib_il.experts.gym_experts import CartPoleExpert
+
+
+class GatedCartPole(CartPoleExpert):
+    episodes = 0
+
+    def reset(self, env, obs):
+        self.episodes += 1
+        gate = Path(os.environ["RECORD_GATE"])
+        if self.episodes == 3 and not gate.exists():
+            (gate.parent / "holding").touch()
+            while not gate.exists():
+                time.sleep(0.1)
+"""
 
 
 def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session, tmp_path, monkeypatch):
