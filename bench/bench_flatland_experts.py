@@ -17,10 +17,10 @@ from rich.table import Table
 from tqdm import tqdm
 
 from rllib_il.envs.flatland.env import FlatlandEnv
-from rllib_il.envs.flatland.experts import FlatlandPlannerExpert, FlatlandShortestPathExpert
-from rllib_il.experts.random_expert import RandomExpert
+from rllib_il.errors import ConfigError
+from rllib_il.experts import make_expert
 
-EXPERTS = {"random": RandomExpert, "shortest_path": FlatlandShortestPathExpert, "planner": FlatlandPlannerExpert}
+EXPERTS = ("random", "flatland_shortest_path", "flatland_planner")
 
 
 def evaluate(env, expert, seeds):
@@ -44,15 +44,19 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="small_v0")
     p.add_argument("--episodes", type=int, default=100)
-    p.add_argument("--experts", nargs="+", default=list(EXPERTS), choices=list(EXPERTS))
+    p.add_argument("--experts", nargs="+", default=list(EXPERTS),
+                   help="registered expert names or your own as module:Class (default: %(default)s)")
     args = p.parse_args()
     env = FlatlandEnv({"preset": args.preset})
     seeds = range(args.episodes)
     table = Table(title=f"Flatland experts, preset {args.preset}, seeds 0..{args.episodes - 1}")
     for column in ("expert", "% arrived (mean ± std)", "normalized score", "plan ms/episode (mean, max)", "episodes/s"):
         table.add_column(column, justify="right")
-    for name in args.experts:
-        expert = EXPERTS[name](env)
+    try:
+        experts = {name: make_expert(name, env) for name in args.experts}
+    except ConfigError as e:
+        p.error(str(e))
+    for name, expert in experts.items():
         arrived, scores, plan_ms, rate = evaluate(env, expert, seeds)
         plan = "-" if np.isnan(plan_ms).all() else f"{np.mean(plan_ms):.1f}, {np.max(plan_ms):.1f}"
         table.add_row(name, f"{100 * np.mean(arrived):.1f} ± {100 * np.std(arrived):.1f}",
