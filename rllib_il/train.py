@@ -152,7 +152,6 @@ def check_ray_data_cpus(exp, space: dict, max_concurrent_trials: int) -> None:
     import ray
 
     from rllib_il.algorithms.registry import get_algorithm_class
-    from rllib_il.errors import ConfigError
     from rllib_il.experiments import uses_rllib_offline_data
 
     if not uses_rllib_offline_data(exp.run, space):
