@@ -22,6 +22,7 @@ setup(
         "pygame>=2.5",
         "msgpack-numpy>=0.4.8",
         "pyyaml>=6",
+        "psutil>=5.9",
         "tqdm>=4.60",
         "rich>=13",
         "matplotlib>=3.7",
@@ -30,10 +31,10 @@ setup(
         # fsspec's HTTP filesystem and RLlib's own MARWIL/BC fail on multi-file datasets (ImportError).
         "aiohttp>=3.9",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "ruff>=0.15"]},
     entry_points={
         "console_scripts": [
-            "rllib-il-train=rllib_il.train:main",
+            "rllib-il-train=rllib_il.cli.train:main",
         ]
     },
 )

@@ -3,7 +3,7 @@
 
 import sys
 
-from rllib_il.train import main
+from rllib_il.cli.train import main
 
 if __name__ == "__main__":
     sys.exit(main())

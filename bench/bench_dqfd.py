@@ -29,7 +29,7 @@ SETTINGS = dict(train_batch_size=32, n_step=3, lr=5e-4, num_steps_sampled_before
 def build(kind: str, env: str, expert_data: str, seed: int, pretrain_iterations: int = 0, evaluate: bool = False):
     from ray.rllib.algorithms.dqn import DQNConfig
 
-    from rllib_il.algorithms.dqfd import DQfDConfig
+    from rllib_il.algorithms.dqfd.dqfd import DQfDConfig
 
     if kind == "DQN":
         config = DQNConfig().training(**SETTINGS).reporting(min_sample_timesteps_per_iteration=1000)

@@ -80,14 +80,15 @@ class Runner:
         from ray.rllib.algorithms.ppo import PPOConfig
         from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
 
-        import rllib_il  # registers flatland_sparse
+        from rllib_il.core.constants import SHARED_MODULE_ID
+        from rllib_il.envs.flatland.env import FlatlandEnv
 
         torch.set_num_threads(1)
         config = (
             PPOConfig()
-            .environment("flatland_sparse", env_config=env_config)
-            .multi_agent(policies={rllib_il.SHARED_MODULE_ID},
-                         policy_mapping_fn=lambda aid, ep, **kw: rllib_il.SHARED_MODULE_ID)
+            .environment(FlatlandEnv, env_config=env_config)
+            .multi_agent(policies={SHARED_MODULE_ID},
+                         policy_mapping_fn=lambda aid, ep, **kw: SHARED_MODULE_ID)
             .env_runners(num_env_runners=0, num_envs_per_env_runner=num_envs)
             .debugging(seed=0)
         )

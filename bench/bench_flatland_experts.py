@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
+from rllib_il.core.errors import ConfigError
 from rllib_il.envs.flatland.env import FlatlandEnv
-from rllib_il.errors import ConfigError
 from rllib_il.experts import make_expert
 
 EXPERTS = ("random", "flatland_shortest_path", "flatland_planner")

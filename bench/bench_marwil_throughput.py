@@ -18,8 +18,8 @@ from ray.rllib.algorithms.marwil import MARWILConfig
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.utils.serialization import gym_space_from_dict
 
-from rllib_il.algorithms.marwil import MARWILILConfig
-from rllib_il.offline import dataset
+from rllib_il import data as dataset
+from rllib_il.algorithms.marwil.marwil import MARWILILConfig
 
 RUNS = {
     "memory": ("MARWIL_IL in memory", lambda: MARWILILConfig().training(data_in_memory=True)),

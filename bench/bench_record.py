@@ -16,7 +16,7 @@ import ray
 from rich.console import Console
 from rich.table import Table
 
-from rllib_il.offline.recording import record
+from rllib_il.rollout.workers import record
 
 CASES = {
     "CartPole-v1, cartpole": ("CartPole-v1", {}, "cartpole"),

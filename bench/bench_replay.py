@@ -21,9 +21,9 @@ from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import Prioritize
 from rich.console import Console
 from rich.table import Table
 
-from rllib_il.offline.dataset import read_episodes
-from rllib_il.offline.recording import record
+from rllib_il.data import read_episodes
 from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
+from rllib_il.rollout.workers import record
 
 
 def seconds_per_round(buffer, batch_size: int, rounds: int) -> float:

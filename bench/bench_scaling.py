@@ -24,7 +24,8 @@ EXPERIMENT = ROOT / "experiments/cartpole/apex_mixed_IL.yaml"
 
 
 def build(num_env_runners: int):
-    from rllib_il.experiments import default_config, load_all
+    from rllib_il.algorithms.registry import default_config
+    from rllib_il.workflow.trials import load_all
 
     with contextlib.redirect_stdout(io.StringIO()):  # its dry-run note on restore_from: we start from scratch
         [exp] = load_all([str(EXPERIMENT)], dry_run=True, num_env_runners=num_env_runners)
@@ -34,7 +35,6 @@ def build(num_env_runners: int):
 
 def measure(num_env_runners: int, iters: int) -> dict:
     import ray
-
     from bench_dqfd import counters
 
     load_before = os.getloadavg()[0]
@@ -79,8 +79,6 @@ def main():
             cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, log_to_driver=False)
-        import rllib_il  # noqa: F401  (registers algorithms and envs)
-
         rows = []
         for n in args.runners:
             rows.append(measure(n, args.iters))

@@ -1,13 +1,6 @@
 """rllib_il: imitation learning for Ray RLlib (new API stack, torch).
 
-Importing the package registers its environments and algorithms with Ray Tune, so experiment
-files can name them in `env:` and `run:` next to RLlib's built-ins and gymnasium ids.
+Layers, bottom to top (docs/ARCHITECTURE.md): core, envs, data, experts, rollout, losses, replay,
+algorithms, workflow, cli. Importing the package imports nothing else; envs and algorithms are
+registered with Tune when an experiment names them.
 """
-
-SHARED_MODULE_ID = "shared"
-
-from rllib_il.algorithms.registry import register_algorithms  # noqa: E402
-from rllib_il.envs import register_envs  # noqa: E402
-
-register_envs()
-register_algorithms()

@@ -29,8 +29,8 @@ cluster.wait_for_nodes()
 RUNNERS_ON_NODES = CLUSTER + """
 os.chdir(sys.argv[1])
 ray.init(address=cluster.address, log_to_driver=False)
-import rllib_il
-from rllib_il.experiments import default_config, load_all
+from rllib_il.algorithms.registry import default_config
+from rllib_il.workflow.trials import load_all
 
 [exp] = load_all([sys.argv[2]], check_restore_sources=False, num_env_runners=2)
 config = default_config(exp.run).update_from_dict(exp.trials[0]["config"])

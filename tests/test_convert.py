@@ -1,4 +1,4 @@
-"""`python -m rllib_il.convert` on files written by RLlib's own old-stack JsonWriter."""
+"""`python -m rllib_il.cli.convert` on files written by RLlib's own old-stack JsonWriter."""
 
 import json
 
@@ -8,10 +8,11 @@ import pytest
 from ray.rllib.offline.json_writer import JsonWriter
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
-from rllib_il.convert import main as convert_main
-from rllib_il.errors import ConfigError
-from rllib_il.offline.dataset import read_episodes, read_metadata
-from rllib_il.offline.legacy import convert
+from rllib_il.cli.convert import main as convert_main
+from rllib_il.core.errors import ConfigError
+from rllib_il.data import read_episodes
+from rllib_il.data.legacy import convert
+from rllib_il.data.readers import read_metadata
 
 
 def _cartpole_rows(eps_id, agent_index, seed, length=None):
@@ -72,7 +73,7 @@ def test_cut_fragment_becomes_truncated(tmp_path):
 
 def test_multi_agent_batch_with_agent_index(tmp_path):
     """Flatland-style data: a MultiAgentBatch, agents 0 and 3 of one env episode -> two agent episodes."""
-    from rllib_il.offline.recording import agent_spaces, make_env
+    from rllib_il.envs import agent_spaces, make_env
 
     obs_space, _ = agent_spaces(make_env("flatland_sparse", {"preset": "small_v0"}))
     rng = np.random.default_rng(0)

@@ -1,6 +1,6 @@
 """DAgger: recording with an acting policy (labels vs acted actions, expert_prob, metadata, errors),
 MARWIL_IL's refusal of beta != 0 on DAgger data, DQfD's refusal of DAgger data as expert data,
-and one tiny `python -m rllib_il.dagger` run."""
+and one tiny `python -m rllib_il.cli.dagger` run."""
 
 import copy
 import json
@@ -12,15 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from rllib_il.algorithms.dqfd import DQfDConfig
+from rllib_il.algorithms.dqfd.dqfd import DQfDConfig
 from rllib_il.algorithms.marwil.marwil import MARWILILConfig
-from rllib_il.dagger import main as dagger_main
-from rllib_il.errors import ConfigError
+from rllib_il.cli.dagger import main as dagger_main
+from rllib_il.cli.record import main as record_main
+from rllib_il.core.errors import ConfigError
+from rllib_il.data import read_episodes
+from rllib_il.data.readers import read_metadata
+from rllib_il.envs import agent_spaces, make_env
 from rllib_il.experts.checkpoint import CheckpointExpert
 from rllib_il.experts.gym_experts import CartPoleExpert
-from rllib_il.offline.dataset import read_episodes, read_metadata
-from rllib_il.offline.recording import agent_spaces, make_env, record_dataset
-from rllib_il.record import main as record_main
+from rllib_il.rollout.recording import record_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = str(ROOT / "saved_experiences/cartpole")

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rllib_il.train import main
+from rllib_il.cli.train import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = ROOT / "saved_experiences/cartpole"
@@ -110,8 +110,8 @@ def test_damaged_dataset_is_named_before_training(case, run, datasets, tmp_path,
     def no_ray(*args, **kwargs):
         raise AssertionError("damaged data must be refused before Ray starts")
 
-    monkeypatch.setattr("rllib_il.train.init_ray", no_ray)
-    monkeypatch.setattr("rllib_il.train.run_experiment", no_ray)
+    monkeypatch.setattr("rllib_il.cli.train.init_ray", no_ray)
+    monkeypatch.setattr("rllib_il.cli.train.run_experiment", no_ray)
     dataset, named = datasets[case]
     out_dir = tmp_path / "results"
     assert main(["-f", experiment_file(tmp_path, run, dataset), "--output-dir", str(out_dir)]) == 2

@@ -10,12 +10,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rllib_il.errors import ConfigError
-from rllib_il.offline.dataset import (
-    build_episode, check_recorded_settings, check_spaces, read_episodes, read_metadata, resolve_input_files,
-    spaces_metadata,
-    write_dataset,
-)
+from rllib_il.core.errors import ConfigError
+from rllib_il.data import read_episodes
+from rllib_il.data.codec import build_episode, spaces_metadata
+from rllib_il.data.layout import resolve_input_files
+from rllib_il.data.readers import check_spaces, read_metadata
+from rllib_il.data.settings import check_recorded_settings
+from rllib_il.data.writer import write_dataset
 
 OBS = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
 ACT = gym.spaces.Discrete(2)
@@ -126,10 +127,10 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
         real_write_table(table, path, **kwargs)
         raise KeyboardInterrupt
 
-    from rllib_il.offline import dataset
+    from rllib_il.data import writer
 
-    real_write_table = dataset.pq.write_table
-    monkeypatch.setattr(dataset.pq, "write_table", interrupted)
+    real_write_table = writer.pq.write_table
+    monkeypatch.setattr(writer.pq, "write_table", interrupted)
     for out, overwrite in ((tmp_path / "new", False), (tmp_path / "ds", True)):
         with pytest.raises(KeyboardInterrupt):
             _write(out, [_episode(2)], overwrite=overwrite)
@@ -142,8 +143,8 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
             raise KeyboardInterrupt
         real_rename(src, dst)
 
-    real_rename = dataset.os.rename
-    monkeypatch.setattr(dataset.os, "rename", rename_interrupted)
+    real_rename = writer.os.rename
+    monkeypatch.setattr(writer.os, "rename", rename_interrupted)
     with pytest.raises(KeyboardInterrupt):
         _write(tmp_path / "ds", [_episode(4)], overwrite=True)
     monkeypatch.undo()
@@ -157,7 +158,7 @@ def test_write_refuses_to_clobber_and_leaves_no_partial_data(tmp_path, monkeypat
             _write(tmp_path / "race", [_episode(5)])
 
     raced = []
-    monkeypatch.setattr(dataset.pq, "write_table", another_writer_finishes_first)
+    monkeypatch.setattr(writer.pq, "write_table", another_writer_finishes_first)
     with pytest.raises(ConfigError, match="race: already exists"):
         _write(tmp_path / "race", [_episode(2)])
     monkeypatch.undo()
@@ -170,17 +171,17 @@ def test_leftovers_of_a_killed_write_are_undone(tmp_path):
     unfinished files and puts back the dataset it was replacing. Kept: a running writer's, another
     host's writer's (a shared file system), other datasets'. One named with this process's pid that
     this process is not writing is an earlier process's (pid 1 in containers)."""
-    from rllib_il.offline.dataset import _HOST
+    from rllib_il.data.writer import HOST
 
     dead = subprocess.Popen([sys.executable, "-c", ""])
     dead.wait()
     running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed between moving ds aside and moving the new one in
-        (tmp_path / f".ds.tmp-{dead.pid}-{_HOST}-abc").mkdir()  # killed while writing the new one
-        (tmp_path / f".ds.tmp-{os.getpid()}-{_HOST}-abc").mkdir()  # an earlier process with our pid
-        kept = [f".ds.tmp-{running.pid}-{_HOST}-xyz", f".ds.tmp-{dead.pid}-0123abcd-xyz",
-                f".ds-x.tmp-{dead.pid}-{_HOST}-abc", f".ds.x.tmp-{dead.pid}-{_HOST}-abc"]
+        _write(tmp_path / f".ds.old-{dead.pid}-{HOST}", [_episode(2)])  # killed between moving ds aside and moving the new one in
+        (tmp_path / f".ds.tmp-{dead.pid}-{HOST}-abc").mkdir()  # killed while writing the new one
+        (tmp_path / f".ds.tmp-{os.getpid()}-{HOST}-abc").mkdir()  # an earlier process with our pid
+        kept = [f".ds.tmp-{running.pid}-{HOST}-xyz", f".ds.tmp-{dead.pid}-0123abcd-xyz",
+                f".ds-x.tmp-{dead.pid}-{HOST}-abc", f".ds.x.tmp-{dead.pid}-{HOST}-abc"]
         for name in kept:
             (tmp_path / name).mkdir()
         with pytest.raises(ConfigError, match="already exists"):
@@ -188,7 +189,7 @@ def test_leftovers_of_a_killed_write_are_undone(tmp_path):
         assert read_metadata(tmp_path / "ds")["num_steps"] == 2
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", *kept])
 
-        _write(tmp_path / f".ds.old-{dead.pid}-{_HOST}", [_episode(2)])  # killed after the new one was in place
+        _write(tmp_path / f".ds.old-{dead.pid}-{HOST}", [_episode(2)])  # killed after the new one was in place
         _write(tmp_path / "ds", [_episode(3)], overwrite=True)
         assert read_metadata(tmp_path / "ds")["num_steps"] == 3
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ds", *kept])
@@ -209,11 +210,11 @@ def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
 
 def test_other_dynamics_give_a_warning_naming_them(caplog):
     """Demonstrations from another Flatland preset train (transfer may be meant), with a warning."""
-    from rllib_il.offline import dataset
+    from rllib_il.data import settings
 
-    dataset._warn_once.cache_clear()  # once per process: forget earlier tests' warnings
+    settings._warn_once.cache_clear()  # once per process: forget earlier tests' warnings
     small = {"data/small": {"env": "flatland_sparse", "env_config": {"preset": "small_v0"}}}
-    with caplog.at_level(logging.WARNING, logger="rllib_il.offline.dataset"):
+    with caplog.at_level(logging.WARNING, logger="rllib_il.data"):
         check_recorded_settings(small, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
         assert caplog.text == ""
         check_recorded_settings(small, "flatland_sparse", {"preset": "small_malfunction_v0"}, "input", rewards=True)

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 
-from rllib_il.algorithms.dqfd import APEXDQfDConfig, DQfDConfig
 from rllib_il.algorithms.dqfd.apex_env_runner import apex_epsilon
-from rllib_il.errors import ConfigError
+from rllib_il.algorithms.dqfd.dqfd import APEXDQfDConfig, DQfDConfig
+from rllib_il.core.errors import ConfigError
 
 MODULE = "default_policy"
 
 
 @pytest.fixture(scope="module")
 def cartpole_data(tmp_path_factory):
-    from rllib_il.offline.recording import record_dataset
+    from rllib_il.rollout.recording import record_dataset
 
     out = tmp_path_factory.mktemp("data") / "cartpole"
     record_dataset("CartPole-v1", "cartpole", 4, out, progress=False)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rllib_il.train import main
+from rllib_il.cli.train import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def cartpole_data(tmp_path_factory):
-    from rllib_il.offline.recording import record_dataset
+    from rllib_il.rollout.recording import record_dataset
 
     out = tmp_path_factory.mktemp("data") / "cartpole"
     record_dataset("CartPole-v1", "cartpole", 3, out, progress=False)

@@ -4,10 +4,10 @@ through RLlib's learner connector (which regroups rows by episode/agent/module).
 import numpy as np
 import pytest
 
-from rllib_il import SHARED_MODULE_ID
-from rllib_il.algorithms.dqfd import APEXDQfDConfig
+from rllib_il.algorithms.dqfd.dqfd import APEXDQfDConfig
+from rllib_il.core.constants import SHARED_MODULE_ID
+from rllib_il.core.errors import ConfigError
 from rllib_il.envs import map_to_shared
-from rllib_il.errors import ConfigError
 from rllib_il.replay.mixed_episode_buffer import IS_EXPERT
 
 ENV_CONFIG = {"preset": "small_v0"}
@@ -15,7 +15,7 @@ ENV_CONFIG = {"preset": "small_v0"}
 
 @pytest.fixture(scope="module")
 def flatland_data(tmp_path_factory):
-    from rllib_il.offline.recording import record_dataset
+    from rllib_il.rollout.recording import record_dataset
 
     out = tmp_path_factory.mktemp("data") / "flatland"
     record_dataset("flatland_sparse", "flatland_planner", 2, out, ENV_CONFIG, progress=False)

@@ -3,7 +3,7 @@
 
 DQfD = Phase 1 (`experiments/cartpole/apex_IL.yaml`, demonstrations only, no env step) with the
 seed set, its last checkpoint handed to Phase 2 (`cartpole-dqn-DQfD` of `dqn_DQfD.yaml`: 25/75 mix,
-margin loss) by `rllib_il.handoff` as in train_imitate; DQN = `cartpole-dqn-scratch` of the same file
+margin loss) by `rllib_il.workflow.handoff` as in train_imitate; DQN = `cartpole-dqn-scratch` of the same file
 (same network, lr, batch, n-step, replay, target update, epsilon schedule). Evaluation as in the
 files: greedy, 10 episodes, after every 1000 env steps, plus one of the Phase 1 policy (0 env steps).
 Budget = the files' `num_env_steps_sampled_lifetime` stop. Print lines are the measurements
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from rllib_il.experiments import default_config, load_file, resolve_trials
-from rllib_il.handoff import on_init_callback
+from rllib_il.algorithms.registry import default_config
+from rllib_il.workflow.experiments import load_file
+from rllib_il.workflow.handoff import on_init_callback
+from rllib_il.workflow.trials import resolve_trials
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 450.0

@@ -4,15 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rllib_il.losses.dqfd import (
-    double_q_target,
-    h,
-    h_inverse,
-    l2_penalty,
-    large_margin_loss,
-    td_loss,
-    top_return_mask,
-)
+from rllib_il.losses.dqfd import double_q_target, h, h_inverse, l2_penalty, large_margin_loss, td_loss, top_return_mask
 
 Q = np.array([[1.0, 2.0, 0.5], [0.3, 0.1, 0.2], [-1.0, -0.5, -2.0]], dtype=np.float32)
 

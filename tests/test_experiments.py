@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rllib_il.errors import ConfigError
-from rllib_il.experiments import load_all, load_file, param_space
-from rllib_il.train import main
+from rllib_il.cli.train import main
+from rllib_il.workflow.experiments import load_file
+from rllib_il.workflow.trials import load_all, param_space
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENT_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "experiments").rglob("*.yaml"))
@@ -137,8 +137,8 @@ def test_dry_run_prints_trials_without_starting_ray(tmp_path, capsys, monkeypatc
     def no_ray(*args, **kwargs):
         raise AssertionError("--dry-run must not start Ray")
 
-    monkeypatch.setattr("rllib_il.train.init_ray", no_ray)
-    monkeypatch.setattr("rllib_il.train.run_experiment", no_ray)
+    monkeypatch.setattr("rllib_il.cli.train.init_ray", no_ray)
+    monkeypatch.setattr("rllib_il.cli.train.run_experiment", no_ray)
     assert main(["-f", write(tmp_path, GOOD), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "gamma=0.99, lr=0.001" in out and "training_iteration=3" in out

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rllib_il.errors import ConfigError
-from rllib_il.experiments import load_all
+from rllib_il.core.errors import ConfigError
+from rllib_il.workflow.trials import load_all
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "experiments").rglob("*.yaml"))

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from rllib_il.errors import ConfigError
+from rllib_il.core.errors import ConfigError
+from rllib_il.envs import make_env
 from rllib_il.experts import EXPERTS, expert_class, make_expert
 from rllib_il.experts.base import Expert
-from rllib_il.offline.recording import make_env
 
 
 def _returns(env, expert, seeds):
@@ -51,7 +51,7 @@ def test_lunarlander_without_box2d_is_one_config_error(monkeypatch, tmp_path, ca
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ConfigError, match="LunarLander-v3: a dependency is missing"):
         make_env("LunarLander-v3")
-    from rllib_il.record import main
+    from rllib_il.cli.record import main
 
     argv = ["--env", "LunarLander-v3", "--expert", "lunarlander_heuristic", "--episodes", "1", "--out", str(tmp_path / "ll")]
     assert main(argv) == 2

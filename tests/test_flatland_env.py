@@ -7,12 +7,12 @@ from flatland.envs.rewards import DefaultRewards
 from flatland.envs.step_utils.states import TrainState
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
+from rllib_il.core.errors import ConfigError
 from rllib_il.envs.flatland.agent_features import FEATURES
 from rllib_il.envs.flatland.env import FlatlandEnv
+from rllib_il.experts.flatland import FlatlandPlannerExpert
 from rllib_il.envs.flatland.presets import TIMETABLES
 from rllib_il.envs.flatland.timetables import GENERATORS
-from rllib_il.envs.flatland.experts import FlatlandPlannerExpert
-from rllib_il.errors import ConfigError
 
 MIXED_SPEEDS = {"preset": "small_malfunction_v0", "malfunction_rate": 0.0}
 
@@ -271,7 +271,7 @@ def test_metrics_reach_rllib_results(ray_session):
 def test_render_episode_writes_a_readable_gif(tmp_path):
     import imageio.v2 as imageio
 
-    from rllib_il.envs.flatland.render import render_episode
+    from rllib_il.rollout.gif import render_episode
 
     env = FlatlandEnv({"number_of_agents": 2, "max_num_cities": 2})
     metrics = render_episode(env, FlatlandPlannerExpert(env), tmp_path / "episode.gif", seed=0, size=200)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from rllib_il.envs.flatland.env import FlatlandEnv
-from rllib_il.envs.flatland.experts import FlatlandPlannerExpert, FlatlandShortestPathExpert
-from rllib_il.envs.flatland.planner import plan_routes
+from rllib_il.experts.flatland import FlatlandPlannerExpert, FlatlandShortestPathExpert
+from rllib_il.experts.flatland_planner import plan_routes
 
 
 def run_episode(env, expert, seed):

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rllib_il.handoff import checkpoint_modules
-from rllib_il.train import main
+from rllib_il.cli.train import main
+from rllib_il.core.checkpoints import checkpoint_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "model_config: {fcnet_hiddens: [16]}"
@@ -197,8 +197,9 @@ def test_marwil_weights_in_ppo_give_the_same_policy_and_values(tmp_path):
     import torch
     from ray.rllib.core.columns import Columns
 
-    from rllib_il.experiments import default_config
-    from rllib_il.handoff import MODULES_DIR, _load_checked
+    from rllib_il.algorithms.registry import default_config
+    from rllib_il.core.checkpoints import MODULES_DIR
+    from rllib_il.workflow.handoff import _load_checked
 
     env = gym.make("CartPole-v1")
     marwil, ppo = (default_config(run).environment("CartPole-v1").rl_module(model_config={"fcnet_hiddens": [16]})

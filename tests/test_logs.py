@@ -2,7 +2,7 @@
 
 import logging
 
-from rllib_il.logs import KNOWN_NOISE, quiet_known_noise
+from rllib_il.core.logs import KNOWN_NOISE, quiet_known_noise
 
 
 def test_known_noise_dropped_other_messages_kept(caplog):

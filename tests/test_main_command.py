@@ -65,7 +65,7 @@ def test_a_second_run_into_the_same_output_dir_is_refused(main_run):
 
 
 def evaluate(*args):
-    return subprocess.run([sys.executable, "-m", "rllib_il.evaluate", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "rllib_il.cli.evaluate", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
 
 

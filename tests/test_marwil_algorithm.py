@@ -7,10 +7,10 @@ import torch
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
-from rllib_il import SHARED_MODULE_ID
-from rllib_il.algorithms.marwil import MARWILILConfig
-from rllib_il.errors import ConfigError
-from rllib_il.offline import dataset
+from rllib_il import data as dataset
+from rllib_il.algorithms.marwil.marwil import MARWILILConfig
+from rllib_il.core.constants import SHARED_MODULE_ID
+from rllib_il.core.errors import ConfigError
 
 
 def cartpole_expert(obs):

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rllib_il.experiments import default_config, load_file, resolve_trials
+from rllib_il.algorithms.registry import default_config
+from rllib_il.workflow.experiments import load_file
+from rllib_il.workflow.trials import resolve_trials
 
 REPO = Path(__file__).resolve().parents[1]
 FLATLAND = "experiments/flatland_sparse/small_v0/tree_obs_fc_net/ImitationLearning/MARWIL.yaml"

@@ -5,13 +5,14 @@ import inspect
 import gymnasium as gym
 import numpy as np
 import pytest
-
-from rllib_il.algorithms.marwil import MARWILILConfig, streaming_data
-from rllib_il.algorithms.marwil.in_memory_data import InMemoryOfflineData
-from rllib_il.algorithms.marwil.streaming_data import StreamingOfflineData
-from rllib_il.errors import ConfigError
-from rllib_il.offline import dataset
 from test_marwil_algorithm import cartpole_expert, record, write
+
+from rllib_il import data as dataset
+from rllib_il.algorithms.marwil import streaming_data
+from rllib_il.algorithms.marwil.in_memory_data import InMemoryOfflineData
+from rllib_il.algorithms.marwil.marwil import MARWILILConfig
+from rllib_il.algorithms.marwil.streaming_data import StreamingOfflineData
+from rllib_il.core.errors import ConfigError
 
 GAMMA = 0.9
 HAND_REWARDS = [1.0, 0.0, 2.0]

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from rllib_il.plot import last_values, load_results, main, run_label
-from rllib_il.plots import curve
-from rllib_il.train import headline, summarize
+from rllib_il.cli.plot import last_values, load_results, main, run_label
+from rllib_il.workflow.plots import curve
+from rllib_il.workflow.summary import headline, summarize
 
 
 def write_trial(directory, returns, resumed_at=None):

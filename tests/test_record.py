@@ -6,9 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from rllib_il.offline.dataset import check_recorded_settings, check_spaces, read_episodes, read_metadata
-from rllib_il.offline.recording import agent_spaces, make_env, record, record_dataset
-from rllib_il.record import main
+from rllib_il.cli.record import main
+from rllib_il.data import read_episodes
+from rllib_il.data.readers import check_spaces, read_metadata
+from rllib_il.data.settings import check_recorded_settings
+from rllib_il.envs import agent_spaces, make_env
+from rllib_il.rollout.recording import record_dataset
+from rllib_il.rollout.workers import record
 
 
 @pytest.fixture(scope="module")
@@ -112,12 +116,12 @@ def test_cli_overwrite_and_statistics_table(tmp_path, capsys):
 
 
 def test_interrupt_leaves_no_dataset(tmp_path, monkeypatch):
-    from rllib_il.offline import recording
+    from rllib_il.rollout import workers
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(recording, "rollout", interrupted)
+    monkeypatch.setattr(workers, "rollout", interrupted)
     assert main(["--env", "CartPole-v1", "--expert", "random", "--episodes", "2", "--out", str(tmp_path / "o")]) == 130
     assert list(tmp_path.iterdir()) == []
 
@@ -140,7 +144,7 @@ def test_killed_recorder_leaves_no_dataset_and_a_rerun_completes_it(tmp_path):
            "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     out = tmp_path / "data" / "cartpole"
     out.parent.mkdir()
-    argv = [sys.executable, "-m", "rllib_il.record", "--env", "CartPole-v1", "--expert", "gated:GatedCartPole",
+    argv = [sys.executable, "-m", "rllib_il.cli.record", "--env", "CartPole-v1", "--expert", "gated:GatedCartPole",
             "--episodes", "300", "--out", str(out), "--no-progress"]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -191,12 +195,13 @@ def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session, tmp_pa
     from ray.rllib.algorithms.bc import BCConfig
     from ray.rllib.utils.serialization import gym_space_from_dict
 
-    from rllib_il.offline import dataset
+    from rllib_il import data
+    from rllib_il.data import writer
 
     meta = read_metadata(cartpole_data[0])
-    monkeypatch.setattr(dataset, "EPISODES_PER_FILE", 1)
-    out = dataset.write_dataset(read_episodes(cartpole_data[0]), tmp_path / "files", meta)
-    files = [str(f) for f in dataset.resolve_input_files(out)]
+    monkeypatch.setattr(writer, "EPISODES_PER_FILE", 1)
+    out = data.write_dataset(read_episodes(cartpole_data[0]), tmp_path / "files", meta)
+    files = [str(f) for f in data.resolve_input_files(out)]
     assert len(files) == 4
     config = (
         BCConfig()

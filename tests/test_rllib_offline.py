@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rllib_il.errors import ConfigError
-from rllib_il.experiments import load_file, param_space
-from rllib_il.train import check_ray_data_cpus, main
+from rllib_il.cli.train import main
+from rllib_il.core.errors import ConfigError
+from rllib_il.workflow.experiments import load_file
+from rllib_il.workflow.trials import param_space
+from rllib_il.workflow.tune_run import check_ray_data_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 BC_FILE = ROOT / "experiments/cartpole/rllib_BC.yaml"
@@ -58,7 +60,7 @@ def test_other_data_and_our_algorithms_are_left_alone(tmp_path):
 def two_cpus(monkeypatch):
     """A Ray with 2 CPUs, as far as the check asks (no Ray started)."""
     monkeypatch.setattr("ray.cluster_resources", lambda: {"CPU": 2.0})
-    monkeypatch.setattr("rllib_il.train.init_ray", lambda address: None)
+    monkeypatch.setattr("rllib_il.cli.train.init_ray", lambda address: None)
 
 
 def test_one_bc_trial_leaves_ray_data_a_cpu(tmp_path, two_cpus):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from rllib_il.cli.train import main
 from rllib_il.experts import make_expert
-from rllib_il.train import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = (ROOT / "docs" / "recording.md").read_text()
@@ -70,7 +70,7 @@ def run(tmp_path, *argv):
 def test_record_with_my_expert_then_behaviour_cloning(tmp_path):
     """The docs' steps: write myexpert.py, record 5 episodes with it, clone it with MARWIL_IL beta 0."""
     (tmp_path / "myexpert.py").write_text(docs_expert())
-    rec = run(tmp_path, "-m", "rllib_il.record", "--env", "CartPole-v1", "--expert", "myexpert:MyExpert",
+    rec = run(tmp_path, "-m", "rllib_il.cli.record", "--env", "CartPole-v1", "--expert", "myexpert:MyExpert",
               "--episodes", 5, "--out", "data/mine", "--no-progress")
     assert rec.returncode == 0, rec.stderr[-3000:]
     meta = json.loads((tmp_path / "data" / "mine" / "metadata.json").read_text())
@@ -91,7 +91,7 @@ def test_record_with_my_expert_then_behaviour_cloning(tmp_path):
     ("json:", "expert 'json:': expected 'module:attribute'"),
 ])
 def test_a_bad_expert_is_one_line_and_exit_2(tmp_path, expert, expected):
-    proc = run(tmp_path, "-m", "rllib_il.record", "--env", "CartPole-v1", "--expert", expert, "--episodes", 1,
+    proc = run(tmp_path, "-m", "rllib_il.cli.record", "--env", "CartPole-v1", "--expert", expert, "--episodes", 1,
                "--out", "data/x", "--no-progress")
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
@@ -102,7 +102,7 @@ def test_a_bad_expert_is_one_line_and_exit_2(tmp_path, expert, expected):
 def test_a_factory_returning_no_expert_is_refused(tmp_path, monkeypatch):
     (tmp_path / "factories.py").write_text("def make(env):\n    return 'not an expert'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    from rllib_il.errors import ConfigError
+    from rllib_il.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="built str, which has no act / reset methods"):
         make_expert("factories:make", env=None)
@@ -128,7 +128,7 @@ def test_an_env_runner_builds_my_env_and_the_recorder_too(tmp_path):
     proc = run(tmp_path, ROOT / "train_imitate.py", "-f", "exp.yaml", "--eval-episodes", 1, "--output-dir", "out")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "PPO: return" in proc.stdout
-    rec = run(tmp_path, "-m", "rllib_il.record", "--env", "myenvs:make_env", "--expert", "random", "--episodes", 2,
+    rec = run(tmp_path, "-m", "rllib_il.cli.record", "--env", "myenvs:make_env", "--expert", "random", "--episodes", 2,
               "--out", "data/r", "--no-progress")
     assert rec.returncode == 0, rec.stderr[-3000:]
     assert json.loads((tmp_path / "data" / "r" / "metadata.json").read_text())["env"] == "myenvs:make_env"

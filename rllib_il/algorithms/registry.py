@@ -1,9 +1,12 @@
-"""Algorithms of rllib_il by the name experiment files use in `run:` (like RLlib's own registry).
+"""Algorithms by the name experiment files use in `run:`: this project's, beside RLlib's own registry.
 
-Entries are "module:ClassName" strings so the registry itself imports nothing.
+Entries are "module:ClassName" strings, imported on lookup (as RLlib's registry does), so naming an
+algorithm loads only that algorithm.
 """
 
-from ray.tune.registry import register_trainable
+from ray.rllib.algorithms.registry import ALGORITHMS as RLLIB_ALGORITHMS
+
+from rllib_il.core.user_code import import_attr
 
 # name -> "module:ClassName" of an rllib Algorithm subclass.
 ALGORITHMS = {
@@ -14,25 +17,18 @@ ALGORITHMS = {
 
 
 def get_algorithm_class(name):
-    """The Algorithm class for `name`: one of ours, else RLlib's own (MARWIL, BC, DQN, PPO, ...)."""
-    import importlib
-
+    """The Algorithm class for `name`: one of ours, else RLlib's own (MARWIL, BC, DQN, PPO, ...); None if unknown."""
     if name in ALGORITHMS:
-        module, cls = ALGORITHMS[name].split(":")
-        return getattr(importlib.import_module(module), cls)
-    from ray.rllib.algorithms.registry import ALGORITHMS as RLLIB_ALGORITHMS
-
+        return import_attr(ALGORITHMS[name], "run")
     if name in RLLIB_ALGORITHMS:
         return RLLIB_ALGORITHMS[name]()[0]
     return None
 
 
+def default_config(name):
+    """A fresh default AlgorithmConfig of the algorithm `name`."""
+    return get_algorithm_class(name).get_default_config()
+
+
 def known_algorithms():
-    from ray.rllib.algorithms.registry import ALGORITHMS as RLLIB_ALGORITHMS
-
     return sorted(ALGORITHMS) + sorted(RLLIB_ALGORITHMS)
-
-
-def register_algorithms():
-    for name in ALGORITHMS:
-        register_trainable(name, get_algorithm_class(name))

@@ -1,62 +1,133 @@
-"""Environments of rllib_il, registered with Tune under the names experiment files use."""
+"""Environments: the one way an env is built (`make_env`) and looked up by name, for the recorder,
+evaluation, algorithms and Tune alike.
+
+A name is one of this project's envs (`ENVS`), a user's "module:make_env", or a gymnasium id. Tune
+learns a name when it is first looked up (`ensure_registered`), as RLlib registers its own
+algorithms on lookup; importing this package registers nothing.
+"""
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
+import gymnasium as gym
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.tune.registry import register_env
 
+from rllib_il.core.constants import SHARED_MODULE_ID
+from rllib_il.core.errors import ConfigError, did_you_mean
+from rllib_il.core.user_code import import_attr, is_user_code
 from rllib_il.envs.flatland import presets as flatland_presets
-from rllib_il.errors import ConfigError
-from rllib_il.user_code import import_attr
 
 
 @dataclass(frozen=True)
 class EnvSpec:
-    """How to build an env from its `env_config`, whether it is multi-agent (one shared module),
-    and the RLlib callback class (dotted "module.Class", as update_from_dict reads it) that reports
-    its episode metrics, if any. `observation_config(env_config)` returns the settings that change
-    what the observation vectors mean without changing their space (a dataset recorded with other
-    values cannot train this env's policy); `reward_config(env_config)` those that change what a
-    stored reward means (a dataset recorded with other values cannot train algorithms that learn
-    from rewards); `dynamics_config(env_config)` those that change how the env behaves (a dataset
-    recorded with other values still trains, on demonstrations of another task: a warning)."""
+    """How to build an env from its `env_config` ("module:attr" of a callable, imported on first use),
+    whether it is multi-agent (one shared module), and the RLlib callback class (dotted "module.Class",
+    as update_from_dict reads it) that reports its episode metrics, if any. `observation_config(env_config)`
+    returns the settings that change what the observation vectors mean without changing their space (a
+    dataset recorded with other values cannot train this env's policy); `reward_config(env_config)` those
+    that change what a stored reward means (a dataset recorded with other values cannot train algorithms
+    that learn from rewards); `dynamics_config(env_config)` those that change how the env behaves (a
+    dataset recorded with other values still trains, on demonstrations of another task: a warning).
+    `drawer` ("module:attr" of `drawer(env) -> () -> RGB array`) draws frames of envs that have no
+    `render()` of their own."""
 
-    creator: Callable[[dict], object]
+    creator: str
     multi_agent: bool
     callbacks: Optional[str] = None
     observation_config: Optional[Callable[[dict], dict]] = None
     reward_config: Optional[Callable[[dict], dict]] = None
     dynamics_config: Optional[Callable[[dict], dict]] = None
-
-
-def _flatland(env_config):
-    from rllib_il.envs.flatland.env import FlatlandEnv
-
-    return FlatlandEnv(env_config)
+    drawer: Optional[str] = None
 
 
 ENVS = {
     "flatland_sparse": EnvSpec(
-        _flatland,
+        "rllib_il.envs.flatland.env:FlatlandEnv",
         multi_agent=True,
         callbacks="rllib_il.envs.flatland.callbacks.FlatlandMetricsCallback",
         observation_config=partial(flatland_presets.settings, keys=flatland_presets.OBSERVATION_KEYS),
         reward_config=partial(flatland_presets.settings, keys=flatland_presets.REWARD_KEYS),
         dynamics_config=flatland_presets.dynamics,
+        drawer="rllib_il.envs.flatland.render:drawer",
     ),
 }
+
+SETTINGS = ("observation_config", "reward_config")  # checked: a dataset recorded with others is refused
+DYNAMICS = "dynamics_config"  # compared: a dataset recorded with others gets a warning
 
 
 def map_to_shared(agent_id, episode, **kwargs):
     """policy_mapping_fn of multi-agent envs: every agent acts with the one shared module."""
-    from rllib_il import SHARED_MODULE_ID
-
     return SHARED_MODULE_ID
 
 
-SETTINGS = ("observation_config", "reward_config")  # checked: a dataset recorded with others is refused
-DYNAMICS = "dynamics_config"  # compared: a dataset recorded with others gets a warning
+def env_creator(name: str) -> Callable[[dict], object]:
+    """`creator(env_config) -> env` for any env name; ConfigError for unknown names."""
+    if name in ENVS:
+        return import_attr(ENVS[name].creator, "env")
+    if is_user_code(name):
+        creator = import_attr(name, "env")
+        if not callable(creator):
+            raise ConfigError(f"env {name!r}: {type(creator).__name__} is not callable; expected make_env(env_config)")
+        return creator
+    try:
+        gym.spec(name)
+    except gym.error.Error:
+        raise ConfigError(
+            f"unknown env '{name}'{did_you_mean(name, ENVS)}; use one of {', '.join(ENVS)}, a registered "
+            "gymnasium id such as CartPole-v1, or your own as 'module:make_env'"
+        ) from None
+    return partial(_make_gym, name)
+
+
+def _make_gym(name: str, env_config: dict):
+    try:
+        return gym.make(name, **env_config)
+    except gym.error.DependencyNotInstalled as e:
+        raise ConfigError(f"env {name}: a dependency is missing ({str(e).splitlines()[0]})") from None
+    except gym.error.Error as e:
+        raise ConfigError(f"env {name!r}: {e}") from None
+    except TypeError as e:
+        raise ConfigError(f"env {name}: bad env_config {env_config} ({e})") from None
+
+
+def make_env(name: str, env_config: Optional[dict] = None, render: bool = False):
+    """An env by name (see the module docstring), with one-line errors. `render=True` asks gymnasium
+    envs for RGB frames (`render_mode="rgb_array"`)."""
+    env_config = dict(env_config or {})
+    if render and name not in ENVS and not is_user_code(name):
+        env_config["render_mode"] = "rgb_array"
+    return env_creator(name)(env_config)
+
+
+def ensure_registered(name: str) -> None:
+    """Registers an env name with Tune, so RLlib's env runners (local or remote: Ray ships the
+    registry) build it by name. Gymnasium ids need no registration; unknown names are a ConfigError."""
+    creator = env_creator(name)
+    if name in ENVS or is_user_code(name):
+        register_env(name, creator)
+
+
+def frame_drawer(env) -> Callable[[], object]:
+    """`draw() -> RGB array` of the env's current state: its `drawer` (EnvSpec) or `env.render()`."""
+    for spec in ENVS.values():
+        if spec.drawer and isinstance(env, import_attr(spec.creator, "env")):
+            return import_attr(spec.drawer, "drawer")(env)
+    return env.render
+
+
+def is_multi_agent(env) -> bool:
+    return isinstance(env, MultiAgentEnv)
+
+
+def agent_spaces(env) -> Tuple[gym.Space, gym.Space]:
+    """(observation, action) space of one agent; multi-agent envs here share them across agents."""
+    if is_multi_agent(env):
+        aid = env.possible_agents[0]
+        return env.get_observation_space(aid), env.get_action_space(aid)
+    return env.observation_space, env.action_space
 
 
 def env_settings(env: str, env_config: dict, kinds=SETTINGS) -> dict:
@@ -69,37 +140,3 @@ def env_settings(env: str, env_config: dict, kinds=SETTINGS) -> dict:
         if settings is not None:
             merged.update(settings(env_config or {}))
     return merged
-
-
-def user_env_creator(name: str) -> Callable[[dict], object]:
-    """The creator `make_env(env_config) -> env` a user names as "module:make_env"."""
-    creator = import_attr(name, "env")
-    if not callable(creator):
-        raise ConfigError(f"env {name!r}: {type(creator).__name__} is not callable; expected make_env(env_config)")
-    return creator
-
-
-def register_user_env(name: str) -> None:
-    """Registers a user's "module:make_env" with Tune under that name; RLlib's env runners then build
-    it by name (Ray ships the registration; the module must be importable there too)."""
-    register_env(name, user_env_creator(name))
-
-
-def known_env(name):
-    """True for our envs, gymnasium ids and envs registered with Tune (a user's "module:make_env" once
-    `register_user_env` ran)."""
-    import gymnasium as gym
-    from ray.tune.registry import ENV_CREATOR, _global_registry
-
-    if name in ENVS or _global_registry.contains(ENV_CREATOR, name):
-        return True
-    try:
-        gym.spec(name)
-    except gym.error.Error:
-        return False
-    return True
-
-
-def register_envs():
-    for name, spec in ENVS.items():
-        register_env(name, spec.creator)

@@ -8,16 +8,16 @@ returns one, in a module importable where it runs (on PYTHONPATH or installed; R
 PYTHONPATH, not `sys.path` edits).
 """
 
-from rllib_il.errors import ConfigError
-from rllib_il.user_code import import_attr, is_user_code
+from rllib_il.core.errors import ConfigError
+from rllib_il.core.user_code import import_attr, is_user_code
 
 EXPERTS = {
     "cartpole": "rllib_il.experts.gym_experts:CartPoleExpert",
     "lunarlander_heuristic": "rllib_il.experts.gym_experts:LunarLanderHeuristicExpert",
     "random": "rllib_il.experts.random_expert:RandomExpert",
     "checkpoint": "rllib_il.experts.checkpoint:CheckpointExpert",
-    "flatland_planner": "rllib_il.envs.flatland.experts:FlatlandPlannerExpert",
-    "flatland_shortest_path": "rllib_il.envs.flatland.experts:FlatlandShortestPathExpert",
+    "flatland_planner": "rllib_il.experts.flatland:FlatlandPlannerExpert",
+    "flatland_shortest_path": "rllib_il.experts.flatland:FlatlandShortestPathExpert",
 }
 PROTOCOL = ("act", "reset")
 

@@ -8,10 +8,9 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from rllib_il.errors import ConfigError
+from rllib_il.core.checkpoints import MODULES_DIR, checkpoint_modules
+from rllib_il.core.errors import ConfigError, one_line
 from rllib_il.experts.base import Expert
-from rllib_il.handoff import MODULES_DIR, checkpoint_modules
-from rllib_il.offline.dataset import one_line
 
 
 class CheckpointExpert(Expert):

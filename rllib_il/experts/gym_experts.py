@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rllib_il.errors import ConfigError
+from rllib_il.core.errors import ConfigError
 from rllib_il.experts.base import Expert
 
 
@@ -22,7 +22,7 @@ class LunarLanderHeuristicExpert(Expert):
     def __init__(self, env, **kwargs):
         super().__init__(env, **kwargs)
         try:
-            from gymnasium.envs.box2d.lunar_lander import heuristic
+            from gymnasium.envs.box2d.lunar_lander import heuristic  # local import: Box2D is optional
         except ImportError as e:
             raise ConfigError(f"expert lunarlander_heuristic needs Box2D: pip install 'gymnasium[box2d]' ({e})") from None
         self._heuristic = heuristic

@@ -4,7 +4,7 @@ import numpy as np
 from gymnasium import spaces
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from rllib_il.errors import ConfigError
+from rllib_il.core.errors import ConfigError
 from rllib_il.experts.base import Expert
 
 

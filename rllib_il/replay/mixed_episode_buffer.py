@@ -28,6 +28,7 @@ from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import PrioritizedEpisodeReplayBuffer
 
+from rllib_il.data import read_episodes
 from rllib_il.losses.dqfd import top_return_mask
 
 IS_EXPERT = "is_expert"
@@ -54,7 +55,7 @@ class MixedPrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer):
         **kwargs,
     ):
         """Args beyond RLlib's PrioritizedEpisodeReplayBuffer:
-        expert_data: saved_experiences path(s) read with `rllib_il.offline.dataset.read_episodes`.
+        expert_data: saved_experiences path(s) read with `rllib_il.data.read_episodes`.
         expert_episodes: demonstrations given directly (instead of `expert_data`).
         expert_fraction: share of every batch drawn from the expert part (0..1).
         expert_priority_bonus, priority_eps: DQfD's eps_d and eps_a (|delta| + eps_a + eps_d*expert).
@@ -64,8 +65,6 @@ class MixedPrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer):
         kwargs.pop("beta", None)  # Passed to `sample()` by the algorithm, not a constructor arg.
         super().__init__(capacity, alpha=alpha, **kwargs)
         if expert_episodes is None and expert_data is not None:
-            from rllib_il.offline.dataset import read_episodes
-
             expert_episodes = read_episodes(expert_data)
         expert_episodes = [e for e in expert_episodes or [] if len(e) > 0]
         self.expert = PrioritizedEpisodeReplayBuffer(

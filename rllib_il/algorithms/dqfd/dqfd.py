@@ -40,7 +40,13 @@ from ray.rllib.utils.numpy import convert_to_numpy
 from ray.rllib.utils.replay_buffers.utils import update_priorities_in_episode_replay_buffer
 from ray.rllib.utils.schedules.scheduler import Scheduler
 
-from rllib_il.errors import ConfigError
+from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
+from rllib_il.algorithms.dqfd.torch.dqfd_torch_learner import DQfDTorchLearner
+from rllib_il.core.errors import ConfigError
+from rllib_il.data.readers import check_spaces, dagger_dataset, datasets_metadata, read_metadata
+from rllib_il.data.settings import check_recorded_settings
+from rllib_il.envs import agent_spaces, make_env
+from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
 
 BUFFER_TYPE = "rllib_il.replay.mixed_episode_buffer.MixedPrioritizedEpisodeReplayBuffer"
 
@@ -121,8 +127,6 @@ class DQfDConfig(DQNConfig):
 
     @override(DQNConfig)
     def get_default_learner_class(self):
-        from rllib_il.algorithms.dqfd.torch.dqfd_torch_learner import DQfDTorchLearner
-
         return DQfDTorchLearner
 
     @property
@@ -161,21 +165,11 @@ class DQfDConfig(DQNConfig):
         if self.is_multi_agent and len(self.policies) != 1:
             raise ConfigError(f"policies: {sorted(self.policies)}; DQfD trains one (shared) module")
         if self.env_runner_cls is None:
-            from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
-
             self.env_runner_cls = ApexMultiAgentEnvRunner if self.is_multi_agent else ApexSingleAgentEnvRunner
 
     def _check_expert_data(self) -> None:
         """ConfigError unless `expert_data` is a readable dataset recorded with this env's spaces,
         observation and reward settings, in episodes the expert flew itself (not DAgger labels)."""
-        from rllib_il.offline.dataset import (
-            check_recorded_settings,
-            check_spaces,
-            dagger_dataset,
-            datasets_metadata,
-            read_metadata,
-        )
-        from rllib_il.offline.recording import agent_spaces, make_env
 
         try:
             metadata = read_metadata(self.expert_data)  # Also rejects a missing or empty directory.
@@ -218,8 +212,6 @@ class DQfD(DQN):
 
     @override(DQN)
     def _create_local_replay_buffer_if_necessary(self, config: DQfDConfig):
-        from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
-
         kwargs = {k: v for k, v in config.replay_buffer_config.items() if k != "type"}
         return MixedPrioritizedEpisodeReplayBuffer(
             **kwargs,

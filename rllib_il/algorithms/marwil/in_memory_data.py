@@ -3,7 +3,7 @@
 Replaces RLlib's Ray Data `OfflineData` (selected through `config.offline_data_class`): RLlib rebuilds
 its Ray Data pipeline on every pass and cuts episodes into 1-step transitions, so its value targets
 are r + gamma * V_initial(s') (see DESIGN.md). Here whole episodes are loaded with
-`rllib_il.offline.dataset.read_episodes`, Monte-Carlo returns are computed from the rewards, episodes
+`rllib_il.data.read_episodes`, Monte-Carlo returns are computed from the rewards, episodes
 are split into train / validation, and minibatches are numpy slices handed straight to the learners.
 """
 
@@ -14,9 +14,9 @@ import numpy as np
 from ray.rllib.core.columns import Columns
 from ray.rllib.offline.offline_data import OfflineData
 
-from rllib_il.errors import ConfigError
+from rllib_il import data as dataset
+from rllib_il.core.errors import ConfigError
 from rllib_il.losses.marwil import discounted_return_to_go
-from rllib_il.offline import dataset
 
 BEHAVIOUR_LOGP = "behaviour_logp"
 

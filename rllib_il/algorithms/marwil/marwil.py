@@ -23,15 +23,14 @@ from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 from ray.rllib.algorithms.marwil.marwil import MARWIL, MARWILConfig
 from ray.rllib.core import COMPONENT_LEARNER_GROUP, DEFAULT_MODULE_ID
-from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 from ray.rllib.env.env_context import EnvContext
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
+from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.policy.policy import PolicySpec
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.checkpoints import Checkpointable
-from ray.rllib.utils.serialization import gym_space_from_dict
 from ray.rllib.utils.metrics import (
     ENV_RUNNER_RESULTS,
     ENV_RUNNER_SAMPLING_TIMER,
@@ -41,13 +40,15 @@ from ray.rllib.utils.metrics import (
     OFFLINE_SAMPLING_TIMER,
     TIMERS,
 )
+from ray.rllib.utils.serialization import gym_space_from_dict
 from typing_extensions import Self
 
+from rllib_il import data as dataset
 from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays
 from rllib_il.algorithms.marwil.mixing import mix_minibatches, rows_per_minibatch
 from rllib_il.algorithms.marwil.streaming_data import StreamingOfflineData, offline_data_class
-from rllib_il.errors import ConfigError
-from rllib_il.offline import dataset
+from rllib_il.algorithms.marwil.torch.marwil_torch_learner import MARWILILTorchLearner
+from rllib_il.core.errors import ConfigError
 
 NAME = "MARWIL_IL"
 VALIDATION_RESULTS = "validation"
@@ -170,8 +171,6 @@ class MARWILILConfig(MARWILConfig):
 
     @override(MARWILConfig)
     def get_default_learner_class(self):
-        from rllib_il.algorithms.marwil.torch.marwil_torch_learner import MARWILILTorchLearner
-
         return MARWILILTorchLearner
 
     @override(MARWILConfig)

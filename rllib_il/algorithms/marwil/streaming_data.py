@@ -15,6 +15,7 @@ shuffle buffer of one iteration's rows.
 from typing import Dict, Iterator, List, Tuple
 
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import ray.data
@@ -23,9 +24,9 @@ from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.offline.offline_data import OfflineData
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from rllib_il import data as dataset
 from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays, InMemoryOfflineData, check_complete, split_episodes
-from rllib_il.errors import ConfigError
-from rllib_il.offline import dataset
+from rllib_il.core.errors import ConfigError
 
 # Peak memory of InMemoryOfflineData / uncompressed parquet bytes: measured 3.2 on flatland_small_v0.
 IN_MEMORY_PEAK_FACTOR = 4
@@ -56,8 +57,6 @@ def in_memory_peak_bytes(inputs) -> int:
 
 
 def available_memory() -> int:
-    import psutil  # Ships with ray (ray/thirdparty_files), on sys.path once ray is imported.
-
     return psutil.virtual_memory().available
 
 

@@ -26,12 +26,12 @@ from flatland.envs.step_utils.states import TrainState
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.rllib.utils.annotations import override
 
+from rllib_il.core.errors import ConfigError
 from rllib_il.envs.flatland.agent_features import FEATURES, AgentFeatures
 from rllib_il.envs.flatland.deadlocks import deadlocked_agents
 from rllib_il.envs.flatland.observations import TreeObservation
 from rllib_il.envs.flatland.presets import resolve_env_config
 from rllib_il.envs.flatland.timetables import GENERATORS
-from rllib_il.errors import ConfigError
 
 NUM_ACTIONS = 5  # DO_NOTHING, MOVE_LEFT, MOVE_FORWARD, MOVE_RIGHT, STOP_MOVING
 # 2020 baselines' shaping (SparseRewardWrapper + DeadlockWrapper): +1 on arrival, -1 for a train

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from rllib_il.errors import ConfigError
+from rllib_il.core.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "small_v0"

@@ -15,10 +15,7 @@ from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ModuleID, TensorType
 
 from rllib_il.algorithms.marwil.in_memory_data import BEHAVIOUR_LOGP
-from rllib_il.algorithms.marwil.marwil_learner import (
-    LEARNER_RESULTS_ACTION_ACCURACY_KEY,
-    MARWILILLearner,
-)
+from rllib_il.algorithms.marwil.marwil_learner import LEARNER_RESULTS_ACTION_ACCURACY_KEY, MARWILILLearner
 from rllib_il.losses import ope
 from rllib_il.losses.marwil import marwil_loss, update_sqd_adv_norm
 

@@ -1,6 +1,6 @@
 """DAgger (Ross, Gordon & Bagnell 2011, arXiv 1011.0686) around behaviour cloning (MARWIL_IL, beta 0).
 
-    python -m rllib_il.dagger -f EXPERIMENT.yaml --rounds R --episodes N [--expert-prob P] --out DIR
+    python -m rllib_il.cli.dagger -f EXPERIMENT.yaml --rounds R --episodes N [--expert-prob P] --out DIR
 
 Round 0 trains the file as it is (DIR/round_0). Round k >= 1 records N episodes (seeds S + k N ...)
 in which the round k-1 policy acts and the dataset's own expert labels every visited state
@@ -14,13 +14,24 @@ import shutil
 import sys
 from pathlib import Path
 
-from rllib_il.errors import ConfigError, cli
+from rich.table import Table
+
+from rllib_il.algorithms.marwil.marwil import NAME, is_behaviour_cloning
+from rllib_il.algorithms.registry import default_config
+from rllib_il.core.console import console
+from rllib_il.core.errors import ConfigError, cli
+from rllib_il.data.readers import datasets_metadata
+from rllib_il.rollout.recording import record_dataset
+from rllib_il.workflow.results import last_values, load_results
+from rllib_il.workflow.summary import HEADLINE, format_headline, headline, summarize
+from rllib_il.workflow.trials import load_all, validate_trials
+from rllib_il.workflow.tune_run import init_ray, run_experiment
 
 MARKER = "dagger.json"
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m rllib_il.dagger", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m rllib_il.cli.dagger", description=__doc__.splitlines()[0])
     p.add_argument("-f", "--file", required=True, help="experiment file with one MARWIL_IL trial, beta 0")
     p.add_argument("--rounds", type=int, required=True, help="DAgger rounds after round 0 (plain BC)")
     p.add_argument("--episodes", type=int, required=True, help="env episodes recorded per round")
@@ -40,8 +51,6 @@ def parse_args(argv=None):
 
 def load_experiment(file: str, stop_iters=None):
     """The file's one experiment; ConfigError unless it is a single MARWIL_IL trial with beta 0."""
-    from rllib_il.algorithms.marwil.marwil import NAME, is_behaviour_cloning
-    from rllib_il.experiments import default_config, load_all
 
     experiments = load_all([file], stop_iters=stop_iters)
     if len(experiments) != 1 or len(experiments[0].trials) != 1 or experiments[0].run != NAME:
@@ -58,7 +67,6 @@ def load_experiment(file: str, stop_iters=None):
 
 def labelling_expert(inputs):
     """(expert, expert_config) that recorded the input datasets: DAgger's labeller."""
-    from rllib_il.offline.dataset import datasets_metadata
 
     experts = {(m.get("expert"), json.dumps(m.get("expert_config") or {}, sort_keys=True)) for m in datasets_metadata(inputs).values()}
     if len(experts) != 1 or None in next(iter(experts)):
@@ -79,8 +87,6 @@ def prepare_out(out: Path, overwrite: bool) -> None:
 
 def train_round(exp, output_dir: Path, address):
     """Trains `exp` under `output_dir`; (headline metrics, last checkpoint path), or None if it failed."""
-    from rllib_il.plot import last_values, load_results
-    from rllib_il.train import headline, init_ray, run_experiment, summarize
 
     init_ray(address)
     results = run_experiment(exp, output_dir)
@@ -92,11 +98,6 @@ def train_round(exp, output_dir: Path, address):
 @cli
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import rllib_il  # noqa: F401  (registers envs and algorithms with Tune)
-    from rllib_il.experiments import validate_trials
-    from rllib_il.offline.recording import record_dataset
-    from rllib_il.train import format_headline
-
     exp, config = load_experiment(args.file, args.stop_iters)
     inputs = [config.input_] if isinstance(config.input_, str) else list(config.input_)  # absolute paths
     expert, expert_config = labelling_expert(inputs)
@@ -104,6 +105,7 @@ def main(argv=None) -> int:
     prepare_out(out, args.overwrite)
     log = {"file": args.file, "args": vars(args), "expert": expert, "rounds": []}
     (out / MARKER).write_text(json.dumps(log, indent=1))
+    checkpoint = None  # the policy of the previous round, which flies round k's episodes
     for k in range(args.rounds + 1):
         if k:
             data = out / f"round_{k}" / "data"
@@ -128,10 +130,6 @@ def main(argv=None) -> int:
 
 
 def print_table(rounds) -> None:
-    from rich.table import Table
-
-    from rllib_il.train import HEADLINE, format_headline
-    from rllib_il.ui import console
 
     table = Table(title="DAgger rounds (final evaluation of each round)")
     for column in ("round", "datasets", *HEADLINE, "checkpoint"):

@@ -16,10 +16,12 @@ from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.rllib.offline.json_reader import from_json_data
 from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
-from rllib_il import SHARED_MODULE_ID
-from rllib_il.errors import ConfigError
-from rllib_il.offline.dataset import build_episode, check_output_dir, resolve_input_files, spaces_metadata, write_dataset
-from rllib_il.offline.recording import agent_spaces, make_env
+from rllib_il.core.constants import SHARED_MODULE_ID
+from rllib_il.core.errors import ConfigError
+from rllib_il.data.codec import build_episode, spaces_metadata
+from rllib_il.data.layout import resolve_input_files
+from rllib_il.data.writer import check_output_dir, write_dataset
+from rllib_il.envs import agent_spaces, make_env
 
 COLUMNS = (SampleBatch.OBS, SampleBatch.ACTIONS, SampleBatch.REWARDS, SampleBatch.EPS_ID)
 

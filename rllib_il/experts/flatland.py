@@ -6,7 +6,7 @@ from flatland.envs.rail_env_action import RailEnvActions
 from flatland.envs.rail_env_policies import ShortestPathPolicy
 from flatland.envs.step_utils.states import TrainState
 
-from rllib_il.envs.flatland.planner import OffRoute, VisitOrderExecutor, plan_routes
+from rllib_il.experts.flatland_planner import OffRoute, VisitOrderExecutor, plan_routes
 from rllib_il.experts.base import Expert
 
 

@@ -1,23 +1,19 @@
-"""`python -m rllib_il.plot DIR [DIR ...] --metric KEY [--metric KEY] -o curves.png`
+"""Reading a Tune run's results: one row per reported iteration of a trial.
 
-Learning curves of several runs on one PNG, e.g. from scratch vs pre-trained, or imitation vs mixed.
-Each DIR is a Tune experiment directory (every trial in it is one line) or a single trial directory.
-Curves are read from each trial's result.json, which survives resumed runs intact.
-"""
+Read from each trial's `result.json` (it survives resumed runs intact). Tune's own readers do not fit:
+`Result.from_path` cannot read RLlib trials that checkpoint every few iterations (their result rows
+lack `checkpoint_dir_name`), and `ExperimentAnalysis.trial_dataframes` keeps the evaluation metrics
+RLlib repeats on iterations that ran no evaluation (`without_repeated_evaluations`)."""
 
-import argparse
 import json
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from rllib_il.errors import ConfigError, cli
-from rllib_il.plots import plot_learning_curves
+from rllib_il.core.errors import ConfigError
 
 EVALUATION_RAN = "evaluation/num_healthy_workers"  # present only on rows whose iteration evaluated
-DEFAULT_METRICS = ("env_runners/episode_return_mean", "evaluation/env_runners/episode_return_mean")
 
 
 def trial_dirs(directory: Path):
@@ -63,28 +59,3 @@ def run_label(directory: Path, trial: Path) -> str:
     if not found:
         return f"{directory.name}/{trial.name[:40]}"
     return f"{directory.name} {found.group(2) or found.group(1)}"
-
-
-@cli
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rllib_il.plot", description=__doc__.splitlines()[0])
-    p.add_argument("dirs", nargs="+", type=Path, help="Tune experiment or trial directories")
-    p.add_argument("--metric", action="append", help=f"result key (repeatable; default {DEFAULT_METRICS[0]})")
-    p.add_argument("--x", default="training_iteration", help="x axis key (default training_iteration)")
-    p.add_argument("-o", "--out", type=Path, default=Path("curves.png"), help="PNG to write")
-    args = p.parse_args(argv)
-    runs = {}
-    for directory in args.dirs:
-        for trial in trial_dirs(directory):
-            runs[run_label(directory, trial)] = load_results(trial)
-    metrics = [[m] for m in args.metric] if args.metric else [list(DEFAULT_METRICS)]
-    for candidates in metrics:
-        if not any(key in f.columns for f in runs.values() for key in candidates):
-            raise ConfigError(f"metric '{candidates[0]}' is in none of the runs' results")
-    png = plot_learning_curves(runs, metrics, args.out, x=args.x)
-    print(f"wrote {png.resolve()}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 
 import importlib
 
-from rllib_il.errors import ConfigError
+from rllib_il.core.errors import ConfigError
 
 
 def import_attr(spec: str, what: str):

@@ -1,10 +1,10 @@
 """Record expert demonstrations into a saved_experiences dataset.
 
-    python -m rllib_il.record --env CartPole-v1 --expert cartpole --episodes 50 --out saved_experiences/cartpole
-    python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
+    python -m rllib_il.cli.record --env CartPole-v1 --expert cartpole --episodes 50 --out saved_experiences/cartpole
+    python -m rllib_il.cli.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
         --episodes 100 --out saved_experiences/flatland_small_v0 --num-workers 2
     # DAgger: the planner labels the states a trained policy visits
-    python -m rllib_il.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
+    python -m rllib_il.cli.record --env flatland_sparse --env-config small_v0 --expert flatland_planner \\
         --act-with CHECKPOINT --expert-prob 0.0 --episodes 100 --seed 100000 --out DIR
 """
 
@@ -13,14 +13,19 @@ import os
 import signal
 import sys
 
+import ray
 from rich.console import Console
 
-from rllib_il.errors import cli
-from rllib_il.logs import RUNTIME_ENV
+from rllib_il.cli.options import parse_env_config, parse_json_option
+from rllib_il.core.errors import cli
+from rllib_il.core.logs import RUNTIME_ENV
+from rllib_il.rollout.gif import render_gif
+from rllib_il.rollout.recording import record_dataset
+from rllib_il.rollout.statistics import stats_table
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m rllib_il.record", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rllib_il.cli.record", description=__doc__.splitlines()[0])
     parser.add_argument("--env", required=True, help="gymnasium id, rllib_il env name (flatland_sparse) or your own 'module:make_env'")
     parser.add_argument("--env-config", help='JSON object, or a preset name as shorthand for {"preset": NAME}')
     parser.add_argument("--expert", required=True, help="a name in rllib_il.experts.EXPERTS, or your own expert as 'module:Class' (or 'module:factory')")
@@ -49,17 +54,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C: no partial dataset
     try:
-        from rllib_il.offline.recording import (
-            parse_env_config, parse_json_option, record_dataset, render_gif, stats_table,
-        )
-
         expert_config = parse_json_option("--expert-config", args.expert_config)
         if args.checkpoint:
             expert_config["checkpoint"] = args.checkpoint
         env_config = parse_env_config(args.env_config)
         if args.num_workers > 1:
-            import ray
-
             ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
                      runtime_env=RUNTIME_ENV)
         summary = record_dataset(
@@ -75,8 +74,8 @@ def main(argv=None) -> int:
         print("error: interrupted; no dataset written", file=sys.stderr)
         return 130
     finally:
-        if args.num_workers > 1 and "ray" in sys.modules:
-            sys.modules["ray"].shutdown()
+        if args.num_workers > 1:
+            ray.shutdown()
     return 0
 
 

@@ -10,7 +10,7 @@ An experiment names where it starts::
       trial: {beta: 0}                  # from a grid, the trial with these parameters
 
 Only module weights are loaded (optimizer state starts fresh). RLlib's own restore crashes for
-offline algorithms and silently loads nothing across module classes (shared/DESIGN.md), so the
+offline algorithms and silently loads nothing across module classes (docs/notes/rllib.md), so the
 load here checks names and shapes, checks that the learner and every env runner now hold exactly
 the checkpoint's weights, and fails loudly otherwise. One renaming is made: a module whose value
 function shares the policy's encoder (MARWIL's) loads into one with separate actor and critic
@@ -22,20 +22,19 @@ from pathlib import Path
 from typing import Dict, Optional, Union
 
 import numpy as np
+from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+from ray.tune import ExperimentAnalysis
 
-from rllib_il.errors import ConfigError
-from rllib_il.experiments import lookup
+from rllib_il.algorithms.registry import default_config
+from rllib_il.core.checkpoints import checkpoint_modules, saved_module_state
+from rllib_il.core.errors import ConfigError, did_you_mean
+from rllib_il.core.nested import lookup
+from rllib_il.envs import make_env
 
 SPEC_KEYS = ("experiment", "metric", "mode", "trial")
-MODULES_DIR = Path("learner_group", "learner", "rl_module")
 SHARED_ENCODER = "encoder.encoder."
 SEPARATE_ENCODERS = ("encoder.actor_encoder.", "encoder.critic_encoder.")
 
-
-def checkpoint_modules(checkpoint: Path) -> Dict[str, Path]:
-    """module id -> directory of its weights inside an Algorithm checkpoint."""
-    root = Path(checkpoint) / MODULES_DIR
-    return {p.name: p for p in sorted(root.glob("*")) if list(p.glob("module_state.*"))}
 
 
 def check_spec(spec, where: str) -> None:
@@ -59,8 +58,6 @@ def check_spec(spec, where: str) -> None:
 
 def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> Path:
     """The checkpoint a Phase 2 experiment starts from; prints which one and why."""
-    from ray.tune import ExperimentAnalysis
-
     if isinstance(spec, str):
         return Path(spec).resolve()
     exp_dir = Path(output_dir) / spec["experiment"]
@@ -118,9 +115,7 @@ def _reported(analysis, trial, metric: str, where: str) -> bool:
     section = metric.split("/")[0] + "/"
     if section == "evaluation/" and not any(c.startswith(section) for c in columns):
         return False
-    from rllib_il.experiments import _nearest
-
-    raise ConfigError(f"{where}.metric: '{metric}' is not in the results of {trial}{_nearest(metric, columns)}")
+    raise ConfigError(f"{where}.metric: '{metric}' is not in the results of {trial}{did_you_mean(metric, columns)}")
 
 
 def _lookup_score(trial, checkpoint, metric: str) -> Optional[float]:
@@ -138,19 +133,6 @@ def _state(learner_group, module_id: str) -> dict:
 def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
 
-
-def saved_module_state(module_dir: Path) -> dict:
-    """The weights a module checkpoint holds, read as saved (a learner's DQN module includes its
-    target networks, which a module rebuilt with `RLModule.from_checkpoint` would not have)."""
-    import pickle
-
-    from ray.rllib.utils.checkpoints import try_import_msgpack
-
-    if (module_dir / "module_state.msgpack").is_file():
-        with open(module_dir / "module_state.msgpack", "rb") as f:
-            return try_import_msgpack(error=True).load(f, strict_map_key=False)
-    with open(module_dir / "module_state.pkl", "rb") as f:
-        return pickle.load(f)
 
 
 def _mismatches(target: dict, source: dict) -> list:
@@ -207,18 +189,8 @@ def _load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: st
 
 def check_compatible(run: str, trial_config: dict, checkpoint: Path) -> None:
     """Driver-side check, before Tune starts: build the new algorithm's modules and compare."""
-    from ray.tune.registry import ENV_CREATOR, _global_registry
-
-    from rllib_il.experiments import default_config
-
     config = default_config(run).update_from_dict(trial_config)
-    env_name = config.env
-    if _global_registry.contains(ENV_CREATOR, env_name):
-        env = _global_registry.get(ENV_CREATOR, env_name)(config.env_config)
-    else:
-        import gymnasium as gym
-
-        env = gym.make(env_name, **config.env_config)
+    env = make_env(config.env, config.env_config)
     modules = config.get_multi_rl_module_spec(env=env).build()
     _load_checked(checkpoint, {mid: modules[mid].get_state() for mid in modules.keys()}, run)
 
@@ -245,8 +217,6 @@ def load_module_weights(algorithm, checkpoint: str, **kwargs) -> None:
 
 def _runner_holds(runner, expected: dict) -> bool:
     """True if the runner's (inference-only) modules equal the expected weights on every key they have."""
-    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
-
     for module_id, weights in expected.items():
         module = runner.module[module_id] if isinstance(runner.module, MultiRLModule) else runner.module
         state = module.get_state()

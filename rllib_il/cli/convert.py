@@ -1,17 +1,19 @@
 """Convert old-stack RLlib JSON experience files into a saved_experiences episode dataset.
 
-    python -m rllib_il.convert /tmp/flatland-out --env flatland_sparse --env-config small_v0 \\
+    python -m rllib_il.cli.convert /tmp/flatland-out --env flatland_sparse --env-config small_v0 \\
         --out saved_experiences/flatland_converted
 """
 
 import argparse
 import sys
 
-from rllib_il.errors import cli
+from rllib_il.cli.options import parse_env_config
+from rllib_il.core.errors import cli
+from rllib_il.data.legacy import convert
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m rllib_il.convert", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rllib_il.cli.convert", description=__doc__.splitlines()[0])
     parser.add_argument("inputs", nargs="+", metavar="IN", help="JSON files, directories or glob patterns")
     parser.add_argument("--out", required=True, help="dataset directory to write")
     parser.add_argument("--env", required=True, help="env the data comes from (for its spaces)")
@@ -23,8 +25,6 @@ def parse_args(argv=None):
 @cli
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from rllib_il.offline.legacy import convert
-    from rllib_il.offline.recording import parse_env_config
 
     meta = convert(args.inputs, args.out, args.env, parse_env_config(args.env_config), args.overwrite)
     print(f"{args.out}: {meta['num_episodes']} episodes, {meta['num_steps']} steps from {len(meta['source_files'])} files")

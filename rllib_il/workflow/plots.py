@@ -1,9 +1,10 @@
-"""Learning curves of Tune runs on one PNG (matplotlib, headless)."""
+"""Learning curves of Tune runs on one PNG (matplotlib's `Figure`: no GUI backend, no global state)."""
 
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 
 def first_present(frame: pd.DataFrame, keys: Sequence[str]) -> Optional[str]:
@@ -23,10 +24,6 @@ def plot_learning_curves(
 
     Returns the PNG path, or None when no run has any of the metrics.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     panels = []
     for candidates in metrics:
@@ -35,7 +32,8 @@ def plot_learning_curves(
             panels.append(key)
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    fig = Figure(figsize=(6 * len(panels), 4))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, key in zip(axes[0], panels):
         for label, frame in runs.items():
             if key in frame.columns:
@@ -49,5 +47,4 @@ def plot_learning_curves(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
-    plt.close(fig)
     return out

@@ -1,0 +1,15 @@
+"""Datasets of demonstrations (`saved_experiences/<name>/`): layout, episode codec, readers with their
+checks, the atomic writer, and the recorded env settings. The public names are importable from here."""
+
+from rllib_il.data.codec import build_episode, decode_episode, encode_episode, spaces_metadata
+from rllib_il.data.layout import FORMAT, METADATA_FILE, Inputs, dataset_dir, resolve_input_files
+from rllib_il.data.readers import check_spaces, dagger_dataset, datasets_metadata, read_episodes, read_metadata
+from rllib_il.data.settings import check_recorded_settings, recorded_settings
+from rllib_il.data.writer import check_output_dir, write_dataset
+
+__all__ = [
+    "FORMAT", "METADATA_FILE", "Inputs", "build_episode", "check_output_dir", "check_recorded_settings",
+    "check_spaces", "dagger_dataset", "dataset_dir", "datasets_metadata", "decode_episode", "encode_episode",
+    "read_episodes", "read_metadata", "recorded_settings", "resolve_input_files", "spaces_metadata",
+    "write_dataset",
+]

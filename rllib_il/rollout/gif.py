@@ -1,0 +1,31 @@
+"""An episode as a GIF (or one PNG per step): the shared rollout with a frame hook."""
+
+from pathlib import Path
+
+import imageio.v2 as imageio
+
+from rllib_il.envs import frame_drawer, make_env
+from rllib_il.experts import make_expert
+from rllib_il.rollout.rollout import EpisodeStats, rollout
+
+
+def render_episode(env, expert, path, seed: int = 0, fps: int = 5) -> EpisodeStats:
+    """Run one episode of `env` with `expert` and draw it after the reset and after every step.
+    `path`: `*.gif` writes one GIF, anything else is a directory that receives `step_0000.png`, ..."""
+    draw, frames = frame_drawer(env), []
+    _, stats = rollout(env, expert, seed, on_step=lambda env: frames.append(draw()))
+    path = Path(path)
+    if path.suffix.lower() == ".gif":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        for i, frame in enumerate(frames):
+            imageio.imwrite(path / f"step_{i:04d}.png", frame)
+    return stats
+
+
+def render_gif(env_name: str, env_config: dict, expert: str, expert_config: dict, seed: int, path) -> EpisodeStats:
+    """Replay the episode of `seed` with the expert and save it as a GIF."""
+    env = make_env(env_name, env_config, render=True)
+    return render_episode(env, make_expert(expert, env, **expert_config), path, seed=seed)
