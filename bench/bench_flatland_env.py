@@ -122,7 +122,7 @@ def main():
     rates = {name: [] for name in benches}
     for _ in range(args.rounds):
         for name, bench in benches.items():
-            rates[name].append(timed(lambda: bench.run(args.steps)))
+            rates[name].append(timed(lambda bench=bench: bench.run(args.steps)))
     raw_wall, raw_cpu = np.median(rates["raw RailEnv + tree obs"], axis=0)
     table = Table(title=f"Flatland env steps/s, preset {args.preset}, median of {args.rounds} x {args.steps} steps")
     for column in ("env", "steps/s (wall)", "x raw", "steps/CPU-s", "x raw"):

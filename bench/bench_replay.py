@@ -4,7 +4,7 @@
     python bench/bench_replay.py --batch-sizes 1024 --rounds 20
 
 Both buffers hold the same episodes: `--expert-data` demonstrations (for ours in its expert part, 25 % of
-each batch) plus `--sim-episodes` episodes of random play recorded by `rllib_il.offline.recording.record`.
+each batch) plus `--sim-episodes` episodes of random play recorded by `rllib_il.rollout.workers.record`.
 One round = `sample(batch, n_step=3)` + `update_priorities` with one TD error per row, as Ape-X DQfD's learner does per update; alpha 0.6
 for both. After one untimed round each, `--repeats` times `--rounds` rounds of ours then of RLlib's
 (interleaved, so load changes hit both): the best time of each and the median and range of the
@@ -22,7 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from rllib_il.data import read_episodes
-from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
+from rllib_il.replay.columns import IS_EXPERT, MARGIN_MASK
+from rllib_il.replay.mixed_buffer import MixedEpisodeReplayBuffer
+from rllib_il.replay.nstep_buffer import NStepPrioritizedEpisodeBuffer
 from rllib_il.rollout.workers import record
 
 
@@ -47,7 +49,12 @@ def main():
     expert = read_episodes(args.expert_data)
     sim, _ = record(args.env, {}, "random", {}, list(range(args.sim_episodes)), progress=False)
     capacity = sum(len(e) for e in expert + sim)
-    ours = MixedPrioritizedEpisodeReplayBuffer(capacity, expert_episodes=expert, expert_fraction=0.25, alpha=0.6, seed=0)
+    demonstrations = NStepPrioritizedEpisodeBuffer(
+        sum(len(e) for e in expert), priority_bonus=1.0, columns={IS_EXPERT: 1.0, MARGIN_MASK: 1.0}, alpha=0.6, seed=1
+    )
+    demonstrations.add(expert)
+    simulation = NStepPrioritizedEpisodeBuffer(capacity, columns={IS_EXPERT: 0.0, MARGIN_MASK: 0.0}, alpha=0.6, seed=0)
+    ours = MixedEpisodeReplayBuffer(simulation, demonstrations, 0.25)
     ours.add(sim)
     stock = PrioritizedEpisodeReplayBuffer(capacity, alpha=0.6)
     stock.rng = np.random.default_rng(0)  # RLlib's own is unseeded
@@ -67,7 +74,7 @@ def main():
         table.add_row(str(batch_size), f"{times[:, 0].min() * 1e3:.2f}", f"{times[:, 1].min() * 1e3:.2f}",
                       f"{np.median(ratios):.2f}", f"{ratios.min():.2f}-{ratios.max():.2f}")
     Console().print(table)
-    print(f"{ours.expert.get_num_timesteps()} expert + {ours.get_num_timesteps()} simulation env steps; "
+    print(f"{demonstrations.get_num_timesteps()} expert + {simulation.get_num_timesteps()} simulation env steps; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

@@ -43,7 +43,7 @@ pids = algo.env_runner_group.foreach_env_runner(lambda r: os.getpid(), local_env
 first = algo.train()
 os.kill(pids[0], signal.SIGKILL)
 after_kill, deadline = [algo.train() for _ in range(3)], time.time() + 600  # then wait for the restart (a bound, not a race)
-while time.time() < deadline and after_kill[-1]["env_runner_health"]["num_healthy_remote_env_runners"] < 2:
+while time.time() < deadline and after_kill[-1]["fault_tolerance"]["num_healthy_workers"] < 2:
     after_kill.append(algo.train())
 # Every runner lost at once: train() must return (RLlib restores runners between training steps)
 # and sampling must resume, within the time limit. Without a healthy runner nothing is sampled, so
@@ -58,9 +58,9 @@ print("RESULT", json.dumps({
     "nodes": nodes,
     "head": cluster.head_node.node_id,
     "steps": [r["num_env_steps_sampled_lifetime"] for r in [first] + after_kill],
-    "health": after_kill[-1]["env_runner_health"],
+    "health": after_kill[-1]["fault_tolerance"],
     "all_killed": {"steps_before": steps_before, "steps_after": after_all[-1]["num_env_steps_sampled_lifetime"],
-                   "health": after_all[-1]["env_runner_health"], "iterations": len(after_all)},
+                   "health": after_all[-1]["fault_tolerance"], "iterations": len(after_all)},
 }))
 algo.stop()
 ray.shutdown()
@@ -93,13 +93,13 @@ def test_apex_env_runners_on_different_nodes_survive_a_killed_runner():
     assert result["head"] not in result["nodes"]
     steps = result["steps"]
     assert all(b > a for a, b in zip(steps, steps[1:])), steps  # sampling went on after the kill
-    assert result["health"]["num_restarts"] >= 1, result  # the loss is visible in the results
-    assert result["health"]["num_healthy_remote_env_runners"] == 2, result  # and the runner came back
+    assert result["health"]["num_remote_worker_restarts"] >= 1, result  # the loss is visible in the results
+    assert result["health"]["num_healthy_workers"] == 2, result  # and the runner came back
     all_killed = result["all_killed"]
     assert all_killed["steps_after"] > all_killed["steps_before"], all_killed  # sampling resumed
-    restarts_before = result["health"]["num_restarts"]
-    assert all_killed["health"]["num_restarts"] > restarts_before, all_killed  # a restored runner sampled
-    assert all_killed["health"]["num_healthy_remote_env_runners"] >= 1, all_killed
+    restarts_before = result["health"]["num_remote_worker_restarts"]
+    assert all_killed["health"]["num_remote_worker_restarts"] > restarts_before, all_killed  # a restored runner sampled
+    assert all_killed["health"]["num_healthy_workers"] >= 1, all_killed
 
 
 def test_train_imitate_joins_an_existing_cluster(tmp_path):

@@ -8,7 +8,7 @@ from rllib_il.algorithms.dqfd.dqfd import APEXDQfDConfig
 from rllib_il.core.constants import SHARED_MODULE_ID
 from rllib_il.core.errors import ConfigError
 from rllib_il.envs import map_to_shared
-from rllib_il.replay.mixed_episode_buffer import IS_EXPERT
+from rllib_il.replay.columns import IS_EXPERT
 
 ENV_CONFIG = {"preset": "small_v0"}
 

@@ -95,7 +95,7 @@ def test_bad_files_give_one_line_error_and_exit_2(tmp_path, capsys, case):
     body = {"run": "run: PPO", "env": "env: CartPole-v1"}
     key = line.split(":")[0]
     lines = [v for k, v in body.items() if k != key] + [line]
-    path = write(tmp_path, "my-exp:\n" + "".join(f"  {l}\n" for l in lines))
+    path = write(tmp_path, "my-exp:\n" + "".join(f"  {entry}\n" for entry in lines))
     out_dir = tmp_path / "out"
     assert main(["-f", path, "--output-dir", str(out_dir)]) == 2
     err = capsys.readouterr().err.strip()

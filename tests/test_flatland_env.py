@@ -10,9 +10,9 @@ from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 from rllib_il.core.errors import ConfigError
 from rllib_il.envs.flatland.agent_features import FEATURES
 from rllib_il.envs.flatland.env import FlatlandEnv
-from rllib_il.experts.flatland import FlatlandPlannerExpert
 from rllib_il.envs.flatland.presets import TIMETABLES
 from rllib_il.envs.flatland.timetables import GENERATORS
+from rllib_il.experts.flatland import FlatlandPlannerExpert
 
 MIXED_SPEEDS = {"preset": "small_malfunction_v0", "malfunction_rate": 0.0}
 
@@ -274,7 +274,7 @@ def test_render_episode_writes_a_readable_gif(tmp_path):
     from rllib_il.rollout.gif import render_episode
 
     env = FlatlandEnv({"number_of_agents": 2, "max_num_cities": 2})
-    metrics = render_episode(env, FlatlandPlannerExpert(env), tmp_path / "episode.gif", seed=0, size=200)
+    stats = render_episode(env, FlatlandPlannerExpert(env), tmp_path / "episode.gif", seed=0)
     frames = imageio.mimread(tmp_path / "episode.gif")
-    assert len(frames) >= 2 and frames[0].shape[2] in (3, 4)
-    assert metrics["episode_length"] > 0
+    assert len(frames) == stats.length + 1 and frames[0].shape[2] in (3, 4)  # the reset and every step
+    assert env.episode_metrics()["episode_length"] >= stats.length > 0

@@ -199,13 +199,13 @@ def test_marwil_weights_in_ppo_give_the_same_policy_and_values(tmp_path):
 
     from rllib_il.algorithms.registry import default_config
     from rllib_il.core.checkpoints import MODULES_DIR
-    from rllib_il.workflow.handoff import _load_checked
+    from rllib_il.workflow.handoff import load_checked
 
     env = gym.make("CartPole-v1")
     marwil, ppo = (default_config(run).environment("CartPole-v1").rl_module(model_config={"fcnet_hiddens": [16]})
                    .get_multi_rl_module_spec(env=env).build()["default_policy"] for run in ("MARWIL_IL", "PPO"))
     marwil.save_to_path(tmp_path / MODULES_DIR / "default_policy")
-    ppo.set_state(_load_checked(tmp_path, {"default_policy": ppo.get_state()}, "PPO")["default_policy"])
+    ppo.set_state(load_checked(tmp_path, {"default_policy": ppo.get_state()}, "PPO")["default_policy"])
     batch = {Columns.OBS: torch.randn(8, 4)}
     for module in (marwil, ppo):
         module.eval()

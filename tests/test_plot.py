@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from rllib_il.cli.plot import last_values, load_results, main, run_label
+from rllib_il.cli.plot import main
+from rllib_il.workflow.results import last_values, load_results, run_label
 from rllib_il.workflow.plots import curve
 from rllib_il.workflow.summary import headline, summarize
 

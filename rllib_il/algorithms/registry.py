@@ -5,6 +5,7 @@ algorithm loads only that algorithm.
 """
 
 from ray.rllib.algorithms.registry import ALGORITHMS as RLLIB_ALGORITHMS
+from ray.tune.registry import register_trainable
 
 from rllib_il.core.user_code import import_attr
 
@@ -25,9 +26,25 @@ def get_algorithm_class(name):
     return None
 
 
+def tune_trainable(name) -> str:
+    """`name` for Tune: ours are registered with Tune under it when first run (trial directories and
+    names then read like RLlib's own, e.g. `MARWIL_IL_flatland_sparse_...`); RLlib's are known to Tune."""
+    if name in ALGORITHMS:
+        register_trainable(name, get_algorithm_class(name))
+    return name
+
+
 def default_config(name):
     """A fresh default AlgorithmConfig of the algorithm `name`."""
     return get_algorithm_class(name).get_default_config()
+
+
+def prepared_config(name, config: dict):
+    """The AlgorithmConfig of algorithm `name` for a config dict, ready for `validate()`: this
+    project's configs resolve their dataset and env facts first (`prepare()`, e.g. the module's spaces
+    from the dataset), as their algorithms do when built."""
+    config = default_config(name).update_from_dict(config)
+    return config.prepare() if hasattr(config, "prepare") else config
 
 
 def known_algorithms():

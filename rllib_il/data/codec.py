@@ -58,7 +58,7 @@ def decode_episode(item: bytes) -> SingleAgentEpisode:
         b["space"] = None
     state["_observation_space"] = state["_action_space"] = None
     episode = SingleAgentEpisode.from_state(state)
-    episode._observation_space, episode._action_space = episode_spaces
+    episode.observation_space, episode.action_space = episode_spaces
     episode_buffers = [episode.observations, episode.actions, episode.rewards, episode.infos]
     for buffer, space in zip(episode_buffers + list(episode.extra_model_outputs.values()), buffer_spaces):
         if space is not None:

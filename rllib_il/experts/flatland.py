@@ -6,8 +6,8 @@ from flatland.envs.rail_env_action import RailEnvActions
 from flatland.envs.rail_env_policies import ShortestPathPolicy
 from flatland.envs.step_utils.states import TrainState
 
-from rllib_il.experts.flatland_planner import OffRoute, VisitOrderExecutor, plan_routes
 from rllib_il.experts.base import Expert
+from rllib_il.experts.flatland_planner import OffRoute, VisitOrderExecutor, plan_routes
 
 
 class FlatlandPlannerExpert(Expert):
@@ -50,7 +50,10 @@ class FlatlandPlannerExpert(Expert):
     def _replan(self) -> None:
         candidate = self._plan()
         agents = self.env.rail_env.agents
-        routed = lambda ex: sum(v is not None for h, v in ex.routes.items() if agents[h].state != TrainState.DONE)
+
+        def routed(executor):
+            return sum(v is not None for h, v in executor.routes.items() if agents[h].state != TrainState.DONE)
+
         on_map_routed = all(candidate.routes[a.handle] is not None for a in agents if a.state.is_on_map_state())
         if on_map_routed and routed(candidate) >= routed(self.executor):
             self.executor = candidate

@@ -55,7 +55,7 @@ def steps_per_cell(agent) -> int:
 
 
 def start_of(rail_env: RailEnv, agent) -> Start:
-    now = rail_env._elapsed_steps
+    now = rail_env._elapsed_steps  # private in flatland, no public form (docs/notes/flatland.md)
     broken = agent.malfunction_handler.malfunction_down_counter
     if agent.state.is_off_map_state():
         return Start(OFF_MAP, None, now, max(now + broken, agent.earliest_departure))
@@ -162,6 +162,7 @@ def plan_routes(rail_env: RailEnv, attempts: int = 3) -> dict:
 
     order = [a.handle for a in sorted(agents, key=key)]
     # a train that cannot arrive in time stays at its depot; one on the map must get a route anyway
+    # the step limit is private in flatland, no public form (docs/notes/flatland.md)
     horizon = {True: rail_env._max_episode_steps, False: 2 * rail_env._max_episode_steps}
     best = None
     for _ in range(attempts):

@@ -22,7 +22,7 @@ class LunarLanderHeuristicExpert(Expert):
     def __init__(self, env, **kwargs):
         super().__init__(env, **kwargs)
         try:
-            from gymnasium.envs.box2d.lunar_lander import heuristic  # local import: Box2D is optional
+            from gymnasium.envs.box2d.lunar_lander import heuristic  # noqa: PLC0415 -- local import: Box2D is optional
         except ImportError as e:
             raise ConfigError(f"expert lunarlander_heuristic needs Box2D: pip install 'gymnasium[box2d]' ({e})") from None
         self._heuristic = heuristic

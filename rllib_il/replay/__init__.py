@@ -1,5 +1,3 @@
-"""Replay buffers of rllib_il."""
-
-from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
-
-__all__ = ["MixedPrioritizedEpisodeReplayBuffer"]
+"""Replay for algorithms that learn from demonstrations and simulation at once: an n-step prioritized
+episode buffer (nstep_buffer.py), two of them sampled as one (mixed_buffer.py), and the expert fraction's
+schedule and rounding shared with mixed MARWIL (mixing.py)."""

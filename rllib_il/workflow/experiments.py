@@ -84,7 +84,7 @@ def load_file(path: str) -> List[Experiment]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: malformed YAML{line}: {getattr(e, 'problem', e)}")
+        raise ConfigError(f"{path}: malformed YAML{line}: {getattr(e, 'problem', e)}") from None
     if not isinstance(data, dict) or not data:
         raise ConfigError(f"{path}: expected a mapping of experiment names to experiments")
     return [_parse_experiment(path, name, spec) for name, spec in data.items()]
@@ -145,7 +145,7 @@ def _check_stop(exp: Experiment) -> None:
 
 
 def _check_checkpoint_config(exp: Experiment) -> None:
-    for key, value in exp.checkpoint_config.items():
+    for key in exp.checkpoint_config:
         if key not in CHECKPOINT_KEYS:
             raise ConfigError(
                 f"{exp.where('checkpoint_config.' + str(key))}: unknown key"
@@ -169,6 +169,8 @@ def _check_config_keys(exp: Experiment, config: dict, default, prefix: str = "")
             )
         if key in MANAGED_KEYS:
             continue
+        # RLlib's spelling translation (e.g. "lambda" -> "lambda_") has no public form: ray/rllib/algorithms/
+        # algorithm_config.py `AlgorithmConfig._translate_special_keys`, which update_from_dict itself uses.
         attr = CONFIG_KEY_ALIASES.get(key, AlgorithmConfig._translate_special_keys(key, warn_deprecated=False))
         if not hasattr(default, attr):
             attrs = [a for a in dir(default) if not a.startswith("_")] + list(CONFIG_KEY_ALIASES)

@@ -68,7 +68,7 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
     try:
         analysis = ExperimentAnalysis(str(exp_dir.resolve()))
     except Exception as e:
-        raise ConfigError(f"{where}: {exp_dir} holds no Tune experiment ({' '.join(str(e).split())})")
+        raise ConfigError(f"{where}: {exp_dir} holds no Tune experiment ({' '.join(str(e).split())})") from None
     wanted = spec.get("trial", {})
     trials = [t for t in analysis.trials if all(lookup(t.config, k) == v for k, v in wanted.items())]
     if not trials:
@@ -171,7 +171,7 @@ def _module_mapping(sources: Dict[str, Path], targets: list, checkpoint) -> Dict
     raise ConfigError(f"restore_from {checkpoint}: modules {sorted(sources)} do not match {sorted(targets)}")
 
 
-def _load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: str) -> Dict[str, dict]:
+def load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: str) -> Dict[str, dict]:
     """target id -> the checkpoint's weights for it, after checking that names and shapes fit."""
     sources = checkpoint_modules(Path(checkpoint))
     loaded = {}
@@ -192,14 +192,14 @@ def check_compatible(run: str, trial_config: dict, checkpoint: Path) -> None:
     config = default_config(run).update_from_dict(trial_config)
     env = make_env(config.env, config.env_config)
     modules = config.get_multi_rl_module_spec(env=env).build()
-    _load_checked(checkpoint, {mid: modules[mid].get_state() for mid in modules.keys()}, run)
+    load_checked(checkpoint, {mid: modules[mid].get_state() for mid in modules.keys()}, run)
 
 
 def load_module_weights(algorithm, checkpoint: str, **kwargs) -> None:
     """`on_algorithm_init` callback: copy the checkpoint's module weights into the new algorithm."""
     learner_group = algorithm.learner_group
     targets = learner_group.get_state(components="learner/rl_module")["learner"]["rl_module"]
-    loaded = _load_checked(checkpoint, targets, type(algorithm).__name__)
+    loaded = load_checked(checkpoint, targets, type(algorithm).__name__)
     for target, new in loaded.items():
         learner_group.set_state({"learner": {"rl_module": {target: new}}})
         if not _same(_state(learner_group, target), new):

@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 from ray.tune.search.variant_generator import generate_variants
 
-from rllib_il.algorithms.registry import ALGORITHMS, default_config
+from rllib_il.algorithms.registry import ALGORITHMS, prepared_config
 from rllib_il.core.constants import SHARED_MODULE_ID
 from rllib_il.core.errors import ConfigError, did_you_mean
 from rllib_il.data.readers import datasets_metadata
@@ -97,18 +97,17 @@ def resolve_trials(exp: Experiment) -> List[Dict[str, Any]]:
 
 
 def validate_trials(exp: Experiment) -> List[Dict[str, Any]]:
-    """Builds every resolved trial's AlgorithmConfig and runs its `validate()` (no Ray needed)."""
+    """Builds every resolved trial's AlgorithmConfig, prepares it and runs its `validate()` (no Ray needed)."""
     trials = resolve_trials(exp)
     for trial in trials:
         try:
-            config = default_config(exp.run).update_from_dict(trial["config"])
-            config.validate()
+            prepared_config(exp.run, trial["config"]).validate()
         except ConfigError as e:
-            raise ConfigError(f"{exp.where()}: {e}")
+            raise ConfigError(f"{exp.where()}: {e}") from None
         except Exception as e:  # RLlib's own validation messages, made one line
             params = f" (trial {trial['params']})" if trial["params"] else ""
             message = " ".join(str(e).split())
-            raise ConfigError(f"{exp.where()}{params}: invalid config: {type(e).__name__}: {message}")
+            raise ConfigError(f"{exp.where()}{params}: invalid config: {type(e).__name__}: {message}") from None
     return trials
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import ray
 from ray import tune
 
-from rllib_il.algorithms.registry import get_algorithm_class
+from rllib_il.algorithms.registry import get_algorithm_class, tune_trainable
 from rllib_il.core.errors import ConfigError
 from rllib_il.core.logs import RUNTIME_ENV
 from rllib_il.workflow.handoff import check_compatible, on_init_callback, resolve_checkpoint
@@ -35,11 +35,11 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
     if resume and tune.Tuner.can_restore(str(exp_dir)):
         print(f"Resuming {exp.name} from {exp_dir}")
         tuner = tune.Tuner.restore(
-            str(exp_dir), trainable=get_algorithm_class(exp.run), param_space=space, resume_unfinished=True, resume_errored=True
+            str(exp_dir), trainable=tune_trainable(exp.run), param_space=space, resume_unfinished=True, resume_errored=True
         )
         return tuner.fit()
     tuner = tune.Tuner(
-        get_algorithm_class(exp.run),
+        tune_trainable(exp.run),
         param_space=space,
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent_trials),
         run_config=tune.RunConfig(

@@ -3,9 +3,10 @@
 Deep Q-learning from Demonstrations (Hester et al. 2018, arXiv 1704.03732) with the Ape-X
 ingredients of Pohlen et al. 2018 (arXiv 1805.11593) and Horgan et al. 2018 (arXiv 1803.00933):
 
-- replay = `MixedPrioritizedEpisodeReplayBuffer`: demonstrations (`expert_data`, never evicted) and
-  simulation, separately prioritized; each batch takes `expert_fraction` (float or schedule over
-  training iterations) of its rows from the demonstrations;
+- replay = `MixedEpisodeReplayBuffer(simulation, demonstrations, expert_fraction)` over two n-step
+  prioritized buffers: demonstrations (`expert_data`, never evicted) and simulation, separately
+  prioritized; each batch takes `expert_fraction` (float or schedule over training iterations, see
+  rllib_il/replay/mixing.py) of its rows from the demonstrations;
 - loss = 1-step + n-step double-Q TD + large-margin loss on expert rows + L2 (optionally with the
   transformed Bellman operator), see `torch/dqfd_torch_learner.py`;
 - Phase 1 (pre-training) is any iteration whose `expert_fraction` is 1.0: no env sampling at all,
@@ -15,7 +16,6 @@ ingredients of Pohlen et al. 2018 (arXiv 1805.11593) and Horgan et al. 2018 (arX
 """
 
 import time
-from collections import defaultdict
 from typing import Optional
 
 import numpy as np
@@ -37,18 +37,18 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 from ray.rllib.utils.numpy import convert_to_numpy
-from ray.rllib.utils.replay_buffers.utils import update_priorities_in_episode_replay_buffer
-from ray.rllib.utils.schedules.scheduler import Scheduler
 
 from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
+from rllib_il.algorithms.dqfd.demonstrations import build_replay, check_expert_data
 from rllib_il.algorithms.dqfd.torch.dqfd_torch_learner import DQfDTorchLearner
 from rllib_il.core.errors import ConfigError
-from rllib_il.data.readers import check_spaces, dagger_dataset, datasets_metadata, read_metadata
-from rllib_il.data.settings import check_recorded_settings
-from rllib_il.envs import agent_spaces, make_env
-from rllib_il.replay.mixed_episode_buffer import MixedPrioritizedEpisodeReplayBuffer
+from rllib_il.envs import ensure_registered
+from rllib_il.replay.mixing import ExpertFraction, check_fraction, fraction_values
 
-BUFFER_TYPE = "rllib_il.replay.mixed_episode_buffer.MixedPrioritizedEpisodeReplayBuffer"
+# DQN's validate() wants an episode buffer type; DQfD builds its own (`DQfD._create_local_replay_buffer_if_necessary`).
+BUFFER_TYPE = "rllib_il.replay.nstep_buffer.NStepPrioritizedEpisodeBuffer"
+# Settings DQN has and DQfD does not honour: refused unless left at these values.
+UNSUPPORTED = {"num_atoms": 1}
 
 
 class DQfDConfig(DQNConfig):
@@ -134,20 +134,33 @@ class DQfDConfig(DQNConfig):
         """The one module DQfD trains: `default_policy`, or the shared module of a multi-agent env."""
         return next(iter(self.policies)) if self.is_multi_agent else DEFAULT_MODULE_ID
 
-    def expert_fraction_values(self) -> list:
-        schedule = self.expert_fraction
-        return [v for _, v in schedule] if isinstance(schedule, (list, tuple)) else [schedule]
+    def prepare(self) -> "DQfDConfig":
+        """Resolves what validate() cannot see in the settings, once, before it: the Ape-X env runner
+        class for this env, and the demonstrations checked against the env (`_check_expert_data`).
+        Returns a prepared copy; DQfD.__init__ and the experiment layer call it."""
+        config = self.copy(copy_frozen=False)
+        if isinstance(config.env, str):
+            ensure_registered(config.env)  # RLlib's env runners build it by name
+        if config.env_runner_cls is None:
+            config.env_runner_cls = ApexMultiAgentEnvRunner if config.is_multi_agent else ApexSingleAgentEnvRunner
+        if config.expert_data is not None:
+            check_expert_data(config)
+        return config
 
     @override(DQNConfig)
     def validate(self) -> None:
         super().validate()
-        values = self.expert_fraction_values()
-        if not all(isinstance(v, (int, float)) and 0.0 <= v <= 1.0 for v in values):
-            raise ConfigError(f"expert_fraction: {self.expert_fraction} must be in [0, 1] (or a schedule of such)")
+        check_fraction(self.expert_fraction)
+        values = fraction_values(self.expert_fraction)
+        for key, default in UNSUPPORTED.items():
+            if getattr(self, key) != default:
+                raise ConfigError(f"{key}: {getattr(self, key)!r}; DQfD supports only {key}={default!r}")
+        replay_type = self.replay_buffer_config.get("type", BUFFER_TYPE)
+        if replay_type != BUFFER_TYPE:
+            raise ConfigError(f"replay_buffer_config.type: {replay_type!r}; DQfD builds its own mixed replay "
+                              "(set capacity, alpha, beta only)")
         if max(values) > 0 and self.expert_data is None:
             raise ConfigError("expert_data: missing (the saved_experiences dataset of the demonstrations)")
-        if self.expert_data is not None and not self.in_evaluation:
-            self._check_expert_data()
         if max(values) >= 1.0 and self.min_sample_timesteps_per_iteration > 0:
             raise ConfigError(
                 "min_sample_timesteps_per_iteration: must be 0 when expert_fraction reaches 1.0 "
@@ -160,35 +173,8 @@ class DQfDConfig(DQNConfig):
             raise ConfigError(f"margin_top_fraction: {self.margin_top_fraction} must be in (0, 1]")
         if not isinstance(self.n_step, int) or self.n_step < 1:
             raise ConfigError(f"n_step: {self.n_step} must be an integer >= 1 for DQfD")
-        if self.num_atoms != 1:
-            raise ConfigError(f"num_atoms: {self.num_atoms}; DQfD supports expected Q-values only (num_atoms=1)")
         if self.is_multi_agent and len(self.policies) != 1:
             raise ConfigError(f"policies: {sorted(self.policies)}; DQfD trains one (shared) module")
-        if self.env_runner_cls is None:
-            self.env_runner_cls = ApexMultiAgentEnvRunner if self.is_multi_agent else ApexSingleAgentEnvRunner
-
-    def _check_expert_data(self) -> None:
-        """ConfigError unless `expert_data` is a readable dataset recorded with this env's spaces,
-        observation and reward settings, in episodes the expert flew itself (not DAgger labels)."""
-
-        try:
-            metadata = read_metadata(self.expert_data)  # Also rejects a missing or empty directory.
-        except ConfigError as e:
-            raise ConfigError(f"expert_data: {e}") from None
-        datasets = datasets_metadata(self.expert_data)
-        d = dagger_dataset(datasets)
-        if d is not None:
-            raise ConfigError(f"expert_data: dataset {d} holds DAgger labels (another policy chose the actions "
-                              "that led to its next states and rewards); DQfD needs episodes the expert flew")
-        if isinstance(self.env, str):
-            where = f"expert_data {self.expert_data}"
-            env = make_env(self.env, self.env_config)
-            try:
-                check_spaces(metadata, *agent_spaces(env), where)
-            finally:
-                env.close()
-            check_recorded_settings(datasets, self.env, self.env_config, where, rewards=True)
-
 
 class APEXDQfDConfig(DQfDConfig):
     """DQfD with Ape-X actors: per-runner constant epsilon (arXiv 1803.00933)."""
@@ -199,6 +185,11 @@ class APEXDQfDConfig(DQfDConfig):
 
 
 class DQfD(DQN):
+    def __init__(self, config=None, **kwargs):
+        if isinstance(config, dict):
+            config = self.get_default_config().update_from_dict(config)
+        super().__init__(config=config.prepare() if config is not None else None, **kwargs)
+
     @classmethod
     @override(DQN)
     def get_default_config(cls) -> DQfDConfig:
@@ -207,30 +198,19 @@ class DQfD(DQN):
     @override(DQN)
     def setup(self, config: DQfDConfig) -> None:
         super().setup(config)
-        self._expert_fraction = Scheduler(config.expert_fraction)
+        self._expert_fraction = ExpertFraction(config.expert_fraction)
         self._pretrain_steps = 0
 
     @override(DQN)
     def _create_local_replay_buffer_if_necessary(self, config: DQfDConfig):
-        kwargs = {k: v for k, v in config.replay_buffer_config.items() if k != "type"}
-        return MixedPrioritizedEpisodeReplayBuffer(
-            **kwargs,
-            expert_data=config.expert_data,
-            expert_fraction=config.expert_fraction_values()[0],
-            expert_priority_bonus=config.expert_priority_bonus,
-            priority_eps=config.priority_eps,
-            margin_top_fraction=config.margin_top_fraction,
-            module_id=config.trained_module_id if config.is_multi_agent else None,
-            seed=config.seed,
-        )
+        return build_replay(config)
 
     @override(DQN)
     def training_step(self) -> None:
         """Phase 1 (expert_fraction 1): updates only. Phase 2: rounds of sample, store, update."""
         start = time.perf_counter()
-        self._expert_fraction.update(self.iteration)
-        fraction = self._expert_fraction.get_current_value()
-        self.local_replay_buffer.expert_fraction = fraction
+        fraction = self._expert_fraction.at(self.iteration)
+        self.local_replay_buffer.fraction = fraction
         first_env_steps = self._env_steps()
         if fraction >= 1.0:
             num_updates = self._train(self.config.pretrain_updates_per_iteration, pretraining=True)
@@ -309,16 +289,14 @@ class DQfD(DQN):
                     ),
                 },
             )
-        td_errors = defaultdict(list)
+        td_errors = []  # of the one trained module, in the batch's row order
         for result in learner_results:
             for module_id, module_results in result.items():
                 if module_id != ALL_MODULES and TD_ERROR_KEY in module_results:
-                    td_errors[module_id].extend(convert_to_numpy(module_results.pop(TD_ERROR_KEY).peek()))
+                    td_errors.extend(convert_to_numpy(module_results.pop(TD_ERROR_KEY).peek()))
         self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
-        update_priorities_in_episode_replay_buffer(
-            replay_buffer=self.local_replay_buffer,
-            td_errors={mid: {TD_ERROR_KEY: np.concatenate(errors)} for mid, errors in td_errors.items()},
-        )
+        if td_errors:
+            self.local_replay_buffer.update_priorities(np.concatenate(td_errors))
 
 
 class APEX_DQfD(DQfD):  # noqa: N801 (the name experiment files use, like RLlib's old APEX)

@@ -101,7 +101,7 @@ class InMemoryOfflineData(OfflineData):
     machinery of `OfflineData.__init__` is deliberately not built.
     """
 
-    def __init__(self, config):  # noqa: super().__init__ would start a Ray Data read.
+    def __init__(self, config):  # no super().__init__(): it would start a Ray Data read
         inputs = config.input_
         self.metadata = dataset.read_metadata(inputs)
         episodes = dataset.read_episodes(inputs)[: config.max_episodes]

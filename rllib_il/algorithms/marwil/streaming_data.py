@@ -105,7 +105,7 @@ class StreamingOfflineData(OfflineData):
     """Drop-in for RLlib's `OfflineData` streaming the train rows through Ray Data; `sample`,
     `rng` and `validation` behave as in `InMemoryOfflineData`."""
 
-    def __init__(self, config):  # noqa: super().__init__ would build RLlib's Ray Data pipeline.
+    def __init__(self, config):  # no super().__init__(): it would build RLlib's Ray Data pipeline
         inputs = config.input_
         self.metadata = dataset.read_metadata(inputs)
         self._groups = row_groups(inputs, config.max_episodes)

@@ -38,6 +38,7 @@ class AgentFeatures:
 
     def observe(self, handle: int) -> np.ndarray:
         env = self.rail_env
+        # RailEnv keeps its step count and step limit in private attributes only (docs/notes/flatland.md).
         agent, now, limit = env.agents[handle], env._elapsed_steps, env._max_episode_steps
         running = sorted((a.earliest_departure, a.handle) for a in env.agents if a.state != TrainState.DONE)
         rank = running.index((agent.earliest_departure, handle)) if agent.state != TrainState.DONE else 0

@@ -101,7 +101,7 @@ class FlatlandEnv(MultiAgentEnv):
 
     def episode_metrics(self) -> dict:
         """Metrics of the current episode, counted from flatland's train states (not done flags)."""
-        env = self.rail_env
+        env = self.rail_env  # its step count and limit are private attributes only (docs/notes/flatland.md)
         n = env.get_num_agents()
         arrived = sum(a.state == TrainState.DONE for a in env.agents)
         return {

@@ -1,6 +1,6 @@
 """Torch learner for DQfD: J = J_DQ + lambda1 J_n + lambda2 J_E + lambda3 J_L2 (arXiv 1704.03732).
 
-The batch comes from `MixedPrioritizedEpisodeReplayBuffer`: the n-step transition in RLlib's usual
+The batch comes from DQfD's mixed replay (rllib_il/replay/nstep_buffer.py rows): the n-step transition in RLlib's usual
 columns (OBS, ACTIONS, REWARDS, NEXT_OBS, TERMINATEDS, n_step, weights) and the 1-step transition
 and expert flags as extra columns. TD errors of J_DQ (1-step) are logged as RLlib's `td_error`
 item series, which the algorithm turns into replay priorities.
@@ -27,7 +27,7 @@ from rllib_il.algorithms.dqfd.dqfd_learner import (
     TD_LOSS_NSTEP_KEY,
 )
 from rllib_il.losses.dqfd import double_q_target, l2_penalty, large_margin_loss, td_loss
-from rllib_il.replay.mixed_episode_buffer import IS_EXPERT, MARGIN_MASK, OBS_1STEP, REWARD_1STEP, TERMINATED_1STEP
+from rllib_il.replay.columns import IS_EXPERT, MARGIN_MASK, OBS_1STEP, REWARD_1STEP, TERMINATED_1STEP
 
 torch, nn = try_import_torch()
 
