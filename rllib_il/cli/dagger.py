@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from rllib_il.algorithms.marwil.marwil import NAME, is_behaviour_cloning
+from rllib_il.algorithms.marwil.checks import NAME, is_behaviour_cloning
 from rllib_il.algorithms.registry import default_config
 from rllib_il.core.console import console
 from rllib_il.core.errors import ConfigError, cli

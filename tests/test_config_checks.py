@@ -1,0 +1,72 @@
+"""validate() only checks settings; prepare() resolves dataset and env facts once, before it; settings
+inherited from RLlib that our algorithms do not use are refused, not silently ignored."""
+
+import gymnasium as gym
+import pytest
+
+from rllib_il.algorithms.dqfd import DQfDConfig
+from rllib_il.algorithms.marwil import MARWILILConfig
+from rllib_il.core.errors import ConfigError
+
+CARTPOLE = "saved_experiences/cartpole"
+
+
+def marwil(**training):
+    return MARWILILConfig().environment("CartPole-v1").offline_data(input_=CARTPOLE).training(**training)
+
+
+def dqfd(**training):
+    return DQfDConfig().environment("CartPole-v1").training(expert_data=CARTPOLE, **training)
+
+
+def test_validate_reads_no_data_and_prepare_does():
+    """A missing dataset passes validate() (settings only) and is refused by prepare()."""
+    env = gym.make("CartPole-v1")
+    config = (MARWILILConfig().environment("CartPole-v1", observation_space=env.observation_space,
+                                           action_space=env.action_space).offline_data(input_="no/such/dataset"))
+    config.validate()
+    with pytest.raises(ConfigError, match="no/such/dataset"):
+        config.prepare()
+    config = DQfDConfig().environment("CartPole-v1").training(expert_data="no/such/dataset")
+    config.validate()
+    with pytest.raises(ConfigError, match="expert_data: .*no/such/dataset"):
+        config.prepare()
+
+
+def test_prepare_returns_a_resolved_copy_and_leaves_the_config_alone():
+    config = marwil()
+    prepared = config.prepare()
+    assert config.observation_space is None and config.offline_data_class is None
+    assert prepared.observation_space.shape == (4,) and prepared.action_space.n == 2
+    assert prepared.offline_data_class is not None
+    prepared.validate()
+    dqfd_prepared = dqfd().prepare()
+    assert dqfd().env_runner_cls is None and dqfd_prepared.env_runner_cls.__name__ == "ApexSingleAgentEnvRunner"
+
+
+@pytest.mark.parametrize("make, key, value", [
+    (marwil, "bc_logstd_coeff", 0.5),
+    (dqfd, "num_atoms", 51),
+])
+def test_inherited_settings_without_effect_are_refused(make, key, value):
+    config = make()
+    setattr(config, key, value)
+    with pytest.raises(ConfigError, match=key):
+        config.validate()
+
+
+def test_dqfd_refuses_another_replay_buffer_type():
+    config = dqfd(replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer", "capacity": 100})
+    with pytest.raises(ConfigError, match="replay_buffer_config.type"):
+        config.validate()
+
+
+@pytest.mark.parametrize("make", [marwil, dqfd])
+def test_both_take_the_same_expert_fraction_forms(make):
+    """A float or an iteration schedule, checked by the one shared rule."""
+    make(expert_fraction=0.25).validate()
+    make(expert_fraction=[[0, 1.0], [10, 0.25]]).validate()
+    with pytest.raises(ConfigError, match="expert_fraction"):
+        make(expert_fraction=[[5, 0.5]]).validate()
+    with pytest.raises(ConfigError, match="expert_fraction"):
+        make(expert_fraction=1.5).validate()
