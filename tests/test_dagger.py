@@ -136,11 +136,11 @@ def test_marwil_refuses_advantages_on_dagger_data(left, beta, refused):
     _, data, _ = left
     config = MARWILILConfig().environment("CartPole-v1").offline_data(input_=[CARTPOLE, str(data)]).training(beta=beta)
     if not refused:
-        config.validate()
+        config.prepare().validate()
         assert read_metadata([CARTPOLE, str(data)])["num_episodes"] == 53
         return
     with pytest.raises(ConfigError, match=f"dataset {data} holds DAgger labels") as error:
-        config.validate()
+        config.prepare().validate()
     assert "\n" not in str(error.value)
 
 
@@ -165,8 +165,8 @@ def test_dqfd_refuses_dagger_labels_as_expert_data(left):
     _, data, _ = left
     config = DQfDConfig().environment("CartPole-v1").training(expert_data=[CARTPOLE, str(data)])
     with pytest.raises(ConfigError, match=f"expert_data: dataset {data} holds DAgger labels"):
-        config.validate()
-    DQfDConfig().environment("CartPole-v1").training(expert_data=CARTPOLE).validate()
+        config.prepare().validate()
+    DQfDConfig().environment("CartPole-v1").training(expert_data=CARTPOLE).prepare().validate()
 
 
 def test_dagger_cli_refuses_bad_files_and_a_used_output_dir(tmp_path, capsys):

@@ -115,13 +115,13 @@ def test_bad_settings_raise_config_error(cartpole_data, training, message):
     if training.get("expert_data", 1) is None:
         config.expert_data = None
     with pytest.raises(ConfigError, match=message):
-        config.validate()
+        config.prepare().validate()
 
 
 def test_bad_expert_data_raises_config_error(cartpole_data, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no .parquet"):
-        small_config(DQfDConfig, str(tmp_path / "empty")).validate()
+        small_config(DQfDConfig, str(tmp_path / "empty")).prepare().validate()
     config = small_config(DQfDConfig, cartpole_data).environment("LunarLander-v3")
     with pytest.raises(ConfigError, match="does not match"):
-        config.validate()
+        config.prepare().validate()

@@ -43,10 +43,10 @@ def apex_config(flatland_data):
 def test_expert_data_recorded_with_other_observation_settings_is_refused(flatland_data):
     config = apex_config(flatland_data).environment(env_config={**ENV_CONFIG, "tree_depth": 1})
     with pytest.raises(ConfigError, match="does not match"):  # a shallower tree: the spaces differ
-        config.validate()
+        config.prepare().validate()
     config = apex_config(flatland_data).environment(env_config={**ENV_CONFIG, "observation_radius": 5})
     with pytest.raises(ConfigError, match="expert_data .* observation_radius=10, the env has observation_radius=5"):
-        config.validate()
+        config.prepare().validate()
 
 
 @pytest.mark.parametrize("key, value", [("reward", "shaped"), ("timetable", "flatland2")])
@@ -55,7 +55,7 @@ def test_expert_data_recorded_with_other_reward_settings_is_refused(flatland_dat
     config = apex_config(flatland_data).environment(env_config={**ENV_CONFIG, key: value})
     default = {"reward": "default", "timetable": "flatland3"}[key]
     with pytest.raises(ConfigError, match=f"expert_data .* {key}='{default}', the env has {key}='{value}'"):
-        config.validate()
+        config.prepare().validate()
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +79,14 @@ def test_phases_train_the_shared_module(algo):
     after = algo.learner_group.get_weights()[SHARED_MODULE_ID]
     assert any(not np.allclose(before[k], after[k]) for k in before)
     # Every agent's transitions entered the simulation part (several agent ids).
-    agents = {e.agent_id for e in algo.local_replay_buffer.episodes}
+    agents = {e.agent_id for e in algo.local_replay_buffer.primary.episodes}
     assert len(agents) > 1
 
 
 def test_learner_batch_keeps_sampling_order(algo):
     """TD errors are written back in sampling order, so the learner batch must keep that order."""
     buffer = algo.local_replay_buffer
-    buffer.expert_fraction = 0.25
+    buffer.fraction = 0.25
     rows = buffer.sample(64, n_step=3, gamma=0.99)
     learner = algo.learner_group._learner
     batch = learner._learner_connector(

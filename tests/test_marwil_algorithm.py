@@ -66,30 +66,30 @@ def cartpole_config(data, **training):
 ])
 def test_bad_beta_is_a_config_error(cartpole_data, beta, message):
     with pytest.raises(ConfigError, match=message):
-        cartpole_config(cartpole_data, beta=beta).validate()
+        cartpole_config(cartpole_data, beta=beta).prepare().validate()
 
 
 @pytest.mark.parametrize("training, message", [
-    ({"expert_fraction": 1.5}, r"expert_fraction=1.5: must be a number in \[0, 1\]"),
-    ({"expert_fraction": "a quarter"}, "expert_fraction='a quarter'"),
+    ({"expert_fraction": 1.5}, r"expert_fraction: 1.5 must be a number in \[0, 1\]"),
+    ({"expert_fraction": "a quarter"}, "expert_fraction: 'a quarter' must be a number"),
 ])
 def test_bad_expert_fraction_is_a_config_error(cartpole_data, training, message):
     with pytest.raises(ConfigError, match=message):
-        cartpole_config(cartpole_data, **training).validate()
+        cartpole_config(cartpole_data, **training).prepare().validate()
 
 
 def test_mixed_marwil_needs_complete_episodes(cartpole_data):
     config = cartpole_config(cartpole_data, expert_fraction=0.25).env_runners(batch_mode="truncate_episodes")
     with pytest.raises(ConfigError, match="batch_mode='truncate_episodes'.*complete_episodes"):
-        config.validate()
+        config.prepare().validate()
 
 
 def test_missing_and_unreadable_datasets_are_config_errors(tmp_path, cartpole_data):
     with pytest.raises(ConfigError, match="no such file"):
-        cartpole_config(str(tmp_path / "nowhere")).validate()
+        cartpole_config(str(tmp_path / "nowhere")).prepare().validate()
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no .parquet"):
-        cartpole_config(str(tmp_path / "empty")).validate()
+        cartpole_config(str(tmp_path / "empty")).prepare().validate()
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "metadata.json").write_text(open(f"{cartpole_data}/metadata.json").read())
@@ -103,7 +103,7 @@ def test_missing_and_unreadable_datasets_are_config_errors(tmp_path, cartpole_da
 def test_dataset_spaces_must_match_env(cartpole_data):
     config = cartpole_config(cartpole_data).environment("MountainCar-v0")
     with pytest.raises(ConfigError, match="does not match the env"):
-        config.validate()
+        config.prepare().validate()
 
 
 def learner_weights(algo, module_id):
@@ -213,7 +213,7 @@ def test_flatland_dataset_recorded_with_other_observation_settings_is_refused(fl
     """Same spaces, different meaning: the dataset's distances were divided by radius 10 (the default), not 2."""
     config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "observation_radius": 2})
     with pytest.raises(ConfigError, match="recorded with env_config observation_radius=10, the env has observation_radius=2"):
-        config.validate()
+        config.prepare().validate()
 
 
 def test_flatland_dataset_recorded_with_other_rewards_trains_only_behaviour_cloning(flatland_data):
@@ -221,11 +221,11 @@ def test_flatland_dataset_recorded_with_other_rewards_trains_only_behaviour_clon
     would weigh its actions by another task's returns; behaviour cloning ignores rewards."""
     config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "reward": "shaped"})
     with pytest.raises(ConfigError, match="recorded with env_config reward='default', the env has reward='shaped'"):
-        config.validate()
+        config.prepare().validate()
     config.training(beta=[[0, 0.0], [100, 0.5]])  # a schedule that leaves 0 learns from rewards too
     with pytest.raises(ConfigError, match="reward='default', the env has reward='shaped'"):
-        config.validate()
-    config.training(beta=0.0).validate()
+        config.prepare().validate()
+    config.training(beta=0.0).prepare().validate()
 
 
 def test_flatland_trains_without_evaluation_env_runners(ray_session, flatland_data):

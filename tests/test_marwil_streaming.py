@@ -99,7 +99,7 @@ def test_streamed_max_episodes_spans_files_like_in_memory(ray_session, two_datas
 ])
 def test_data_in_memory_picks_the_offline_data_class(two_datasets, monkeypatch, setting, available, expected):
     monkeypatch.setattr(streaming_data, "available_memory", lambda: available)
-    config = data_config(two_datasets, data_in_memory=setting)
+    config = data_config(two_datasets, data_in_memory=setting).prepare()
     config.validate()
     assert config.offline_data_class is expected
 

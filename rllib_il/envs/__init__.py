@@ -113,7 +113,8 @@ def ensure_registered(name: str) -> None:
 def frame_drawer(env) -> Callable[[], object]:
     """`draw() -> RGB array` of the env's current state: its `drawer` (EnvSpec) or `env.render()`."""
     for spec in ENVS.values():
-        if spec.drawer and isinstance(env, import_attr(spec.creator, "env")):
+        creator = import_attr(spec.creator, "env") if spec.drawer else None
+        if isinstance(creator, type) and isinstance(env, creator):
             return import_attr(spec.drawer, "drawer")(env)
     return env.render
 

@@ -41,6 +41,7 @@ from ray.rllib.utils.numpy import convert_to_numpy
 from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
 from rllib_il.algorithms.dqfd.demonstrations import build_replay, check_expert_data
 from rllib_il.algorithms.dqfd.torch.dqfd_torch_learner import DQfDTorchLearner
+from rllib_il.algorithms.prepared import PreparesConfig
 from rllib_il.core.errors import ConfigError
 from rllib_il.envs import ensure_registered
 from rllib_il.replay.mixing import ExpertFraction, check_fraction, fraction_values
@@ -184,12 +185,7 @@ class APEXDQfDConfig(DQfDConfig):
         self.per_runner_epsilon = True
 
 
-class DQfD(DQN):
-    def __init__(self, config=None, **kwargs):
-        if isinstance(config, dict):
-            config = self.get_default_config().update_from_dict(config)
-        super().__init__(config=config.prepare() if config is not None else None, **kwargs)
-
+class DQfD(PreparesConfig, DQN):
     @classmethod
     @override(DQN)
     def get_default_config(cls) -> DQfDConfig:

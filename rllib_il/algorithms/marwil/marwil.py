@@ -44,6 +44,7 @@ from rllib_il.algorithms.marwil.mixing import expert_rows, mix_minibatches
 from rllib_il.algorithms.marwil.prepare import prepare
 from rllib_il.algorithms.marwil.streaming_data import StreamingOfflineData
 from rllib_il.algorithms.marwil.torch.marwil_torch_learner import MARWILILTorchLearner
+from rllib_il.algorithms.prepared import PreparesConfig
 from rllib_il.core.errors import ConfigError
 from rllib_il.replay.mixing import ExpertFraction, check_fraction, fraction_values
 
@@ -180,13 +181,8 @@ class MARWILILConfig(MARWILConfig):
         return next(iter(self.policies)) if self.is_multi_agent else DEFAULT_MODULE_ID
 
 
-class MARWILIL(MARWIL):
+class MARWILIL(PreparesConfig, MARWIL):
     """Offline MARWIL / BC on whole episodes, in memory or streamed (see module docstring)."""
-
-    def __init__(self, config=None, **kwargs):
-        if isinstance(config, dict):
-            config = self.get_default_config().update_from_dict(config)
-        super().__init__(config=config.prepare() if config is not None else None, **kwargs)
 
     @classmethod
     @override(MARWIL)

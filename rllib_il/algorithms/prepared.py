@@ -1,0 +1,25 @@
+"""Algorithms whose config has a `prepare()` step (dataset and env facts, resolved once before
+`validate()`): run it wherever RLlib or Tune turns a config dict into a config and validates it."""
+
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+
+class PreparesConfig:
+    """Mixin before an RLlib Algorithm class: its constructor and Tune's resource request
+    (`Algorithm.default_resource_request`, which validates the trial's config) see prepared configs."""
+
+    def __init__(self, config=None, **kwargs):
+        super().__init__(config=self.prepared(config), **kwargs)
+
+    @classmethod
+    def default_resource_request(cls, config):
+        return super().default_resource_request(cls.prepared(config))
+
+    @classmethod
+    def prepared(cls, config):
+        """`config` (a dict or an AlgorithmConfig, None passes through) as a prepared copy."""
+        if config is None:
+            return None
+        if not isinstance(config, AlgorithmConfig):
+            config = cls.get_default_config().update_from_dict(config)
+        return config.prepare()
