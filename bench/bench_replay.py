@@ -4,7 +4,7 @@
     python bench/bench_replay.py --batch-sizes 1024 --rounds 20
 
 Both buffers hold the same episodes: `--expert-data` demonstrations (for ours in its expert part, 25 % of
-each batch) plus `--sim-episodes` episodes of random play recorded by `rllib_il.offline.recording.record`.
+each batch) plus `--sim-episodes` episodes of random play recorded by `rllib_il.rollout.workers.record`.
 One round = `sample(batch, n_step=3)` + `update_priorities` with one TD error per row, as Ape-X DQfD's learner does per update; alpha 0.6
 for both. After one untimed round each, `--repeats` times `--rounds` rounds of ours then of RLlib's
 (interleaved, so load changes hit both): the best time of each and the median and range of the

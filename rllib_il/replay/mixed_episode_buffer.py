@@ -15,7 +15,7 @@ plus the 1-step transition needed by DQfD's J_DQ, as columns:
 TD errors come back in sampling order; DQfD's priorities are |delta| + eps (+ eps_d on expert rows).
 For multi-agent runs every row gets its own `multi_agent_episode_id`: RLlib's learner connector
 regroups rows by (episode, agent, module) and would otherwise reorder them, sending priorities to
-the wrong rows (see DESIGN.md field notes).
+the wrong rows (docs/notes/rllib.md, "Replay buffers").
 """
 
 import copy
