@@ -1,4 +1,4 @@
-"""Recording throughput: env episodes/s of `rllib_il.offline.recording.record` with 1 and 2 workers.
+"""Recording throughput: env episodes/s of `rllib_il.rollout.workers.record` with 1 and 2 workers.
 
     python bench/bench_record.py                       # CartPole expert + Flatland small_v0 planner
     python bench/bench_record.py --flatland-episodes 40 --cartpole-episodes 200

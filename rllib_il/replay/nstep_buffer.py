@@ -9,7 +9,7 @@ for this part, DQfD's eps_d on demonstrations).
 
 Multi-agent episodes enter as one episode per agent. For multi-agent runs every row gets its own
 `multi_agent_episode_id`: RLlib's learner connector regroups rows by (episode, agent, module) and
-would otherwise reorder them, sending priorities to the wrong rows (docs/notes/rllib.md).
+would otherwise reorder them, sending priorities to the wrong rows (docs/notes/rllib.md, "Replay buffers").
 """
 
 import copy

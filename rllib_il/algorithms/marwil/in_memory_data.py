@@ -2,7 +2,7 @@
 
 Replaces RLlib's Ray Data `OfflineData` (selected through `config.offline_data_class`): RLlib rebuilds
 its Ray Data pipeline on every pass and cuts episodes into 1-step transitions, so its value targets
-are r + gamma * V_initial(s') (see DESIGN.md). Here whole episodes are loaded with
+are r + gamma * V_initial(s') (docs/notes/rllib.md, "Offline data"). Here whole episodes are loaded with
 `rllib_il.data.read_episodes`, Monte-Carlo returns are computed from the rewards, episodes
 are split into train / validation, and minibatches are numpy slices handed straight to the learners.
 """

@@ -3,7 +3,7 @@
 Wang et al. (2018), "Exponentially Weighted Imitation Learning for Batched Historical Data".
 Named `MARWIL_IL` in experiment files, beside RLlib's own `MARWIL` and `BC`. Differences to RLlib's:
 - value targets are discounted Monte-Carlo returns over whole episodes (RLlib trains on 1-step
-  targets from the initial value net, see docs/notes/rllib.md);
+  targets from the initial value net, see docs/notes/rllib.md, "Offline data");
 - `beta` is a float or a piecewise-linear schedule [[t0, v0], [t1, v1], ...] over t = samples
   trained so far (env steps sampled when mixing); beta = 0 is behaviour cloning;
 - datasets that fit in memory are loaded once (`InMemoryOfflineData`), larger ones stream through
@@ -290,6 +290,6 @@ class MARWILIL(PreparesConfig, MARWIL):
 
     @override(MARWIL)
     def restore_from_path(self, path, *args, **kwargs) -> None:
-        # Algorithm.restore_from_path crashes without an `env_runner_group` (DESIGN.md).
+        # Algorithm.restore_from_path crashes without an `env_runner_group` (docs/notes/rllib.md, "Checkpoints").
         Checkpointable.restore_from_path(self, path, *args, **kwargs)
         self._sync_env_runner_weights()
