@@ -75,6 +75,9 @@ def steps_to_target(curve: list):
 @pytest.mark.learning
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_cartpole_dqfd_vs_dqn_env_steps_to_450(ray_session, tmp_path, seed, monkeypatch):
+    """DQfD (Phase 1 then Phase 2) reaches greedy eval return 450 in at most 1/4 of the env steps RLlib DQN
+    from scratch needs (the budget when DQN does not reach it); measured met on seeds 0 / 1 / 2 with
+    0 DQfD env steps (Phase 1 alone at 488.8 / 500.0 / 467.5, docs/dqfd.md)."""
     monkeypatch.chdir(REPO)  # the files' dataset paths are relative to the repository
     checkpoint, phase1_return = phase1(seed, tmp_path / "phase1")
     dqfd_config, stop = file_config("dqn_DQfD.yaml", "cartpole-dqn-DQfD", seed,
