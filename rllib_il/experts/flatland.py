@@ -12,7 +12,7 @@ from rllib_il.experts.flatland_planner import OffRoute, VisitOrderExecutor, plan
 
 class FlatlandPlannerExpert(Expert):
     """Plans every train's route at reset (space-time A* with cell reservations) and executes the
-    routes in per-cell visit order, which cannot deadlock (see planner.py). When a train breaks
+    routes in per-cell visit order, which cannot deadlock (see flatland_planner.py). When a train breaks
     down, it replans from the current state and keeps the new routes if they route every train on
     the map and at least as many trains as before. When another policy has moved trains off their
     routes (DAgger: the planner labels the states a learned policy visits), it plans again from the

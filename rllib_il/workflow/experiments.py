@@ -66,7 +66,7 @@ class Experiment:
     stop: Dict[str, Any]
     config: Dict[str, Any]
     checkpoint_config: Dict[str, Any]
-    restore_from: Any = None  # Phase 2: where to start from (see rllib_il/handoff.py)
+    restore_from: Any = None  # Phase 2: where to start from (see rllib_il/workflow/handoff.py)
     trials: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def where(self, key: Optional[str] = None) -> str:
