@@ -30,7 +30,7 @@ from rllib_il.algorithms.dqfd.dqfd_learner import (
     TD_LOSS_1STEP_KEY,
     TD_LOSS_NSTEP_KEY,
 )
-from rllib_il.replay.mixed_episode_buffer import IS_EXPERT, MARGIN_MASK, OBS_1STEP, REWARD_1STEP, TERMINATED_1STEP
+from rllib_il.replay.columns import IS_EXPERT, MARGIN_MASK, OBS_1STEP, REWARD_1STEP, TERMINATED_1STEP
 
 RTOL = 1e-5
 N = 32

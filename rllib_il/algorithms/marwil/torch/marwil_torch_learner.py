@@ -14,6 +14,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ModuleID, TensorType
 
+from rllib_il.algorithms.marwil.checks import is_behaviour_cloning
 from rllib_il.algorithms.marwil.in_memory_data import BEHAVIOUR_LOGP
 from rllib_il.algorithms.marwil.marwil_learner import LEARNER_RESULTS_ACTION_ACCURACY_KEY, MARWILILLearner
 from rllib_il.losses import ope
@@ -36,7 +37,7 @@ class MARWILILTorchLearner(MARWILILLearner, TorchLearner):
         logp = action_dist.logp(batch[Columns.ACTIONS])
 
         values = None
-        if config.beta != 0.0:  # a schedule or a non-zero beta needs the value function
+        if not is_behaviour_cloning(config.beta):  # beta above 0 at any time needs the value function
             values = module.compute_values(batch, embeddings=fwd_out.get(Columns.EMBEDDINGS))
             norms = self.moving_avg_sqd_adv_norms_per_module
             norms[module_id] = update_sqd_adv_norm(
