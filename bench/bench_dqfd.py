@@ -45,9 +45,9 @@ def build(kind: str, env: str, expert_data: str, seed: int, pretrain_iterations:
             pretrain_updates_per_iteration=200,
         )
     if evaluate:
-        config.evaluation(
-            evaluation_interval=1, evaluation_duration=5, evaluation_config={"explore": False}
-        ).training(epsilon=[(0, 1.0), (5000, 0.02)])
+        config.evaluation(evaluation_interval=1, evaluation_duration=5, evaluation_config={"explore": False}).training(
+            epsilon=[(0, 1.0), (5000, 0.02)]
+        )
     return (
         config.environment(env)
         .env_runners(num_env_runners=0, rollout_fragment_length=4)
@@ -130,8 +130,10 @@ def main():
             runs = [steps_to_target(kind, args, seed) for seed in args.seeds for kind in ("DQfD", "DQN")]
         finally:
             ray.shutdown()
-        print(f"\n{args.env}: env steps to eval return {args.target} (budget {args.max_env_steps}), "
-              f"load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"\n{args.env}: env steps to eval return {args.target} (budget {args.max_env_steps}), "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         for run in runs:
             print(run["kind"], "seed", run["seed"], run["env_steps"] or f"not reached ({run['curve'][-1]})")
         return
@@ -144,8 +146,10 @@ def main():
     finally:
         ray.shutdown()
     mean = {kind: {k: sum(r[k] for r in runs) / len(runs) for k in runs[0]} for kind, runs in rows.items()}
-    print(f"\n{args.env}, {args.repeats} x {args.iterations} timed iterations, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\n{args.env}, {args.repeats} x {args.iterations} timed iterations, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'':12s} {'env steps/s':>12s} {'updates/s':>10s}")
     for kind, m in mean.items():
         print(f"{kind:12s} {m['env_steps_per_s']:12.1f} {m['updates_per_s']:10.1f}")

@@ -46,7 +46,8 @@ class Raw:
             rail_env = self.env._make_rail_env(self.seed)
             rail_env.obs_builder = FlattenedNormalizedTreeObsForRailEnv(
                 max_depth=self.env.config["tree_depth"],
-                predictor=ShortestPathPredictorForRailEnv(max_depth=self.env.config["predictor_depth"]))
+                predictor=ShortestPathPredictorForRailEnv(max_depth=self.env.config["predictor_depth"]),
+            )
             rail_env.reset(random_seed=self.seed)
             dones = {"__all__": False}
             while not dones["__all__"]:
@@ -87,8 +88,7 @@ class Runner:
         config = (
             PPOConfig()
             .environment(FlatlandEnv, env_config=env_config)
-            .multi_agent(policies={SHARED_MODULE_ID},
-                         policy_mapping_fn=lambda aid, ep, **kw: SHARED_MODULE_ID)
+            .multi_agent(policies={SHARED_MODULE_ID}, policy_mapping_fn=lambda aid, ep, **kw: SHARED_MODULE_ID)
             .env_runners(num_env_runners=0, num_envs_per_env_runner=num_envs)
             .debugging(seed=0)
         )

@@ -44,8 +44,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="small_v0")
     p.add_argument("--episodes", type=int, default=100)
-    p.add_argument("--experts", nargs="+", default=list(EXPERTS),
-                   help="registered expert names or your own as module:Class (default: %(default)s)")
+    p.add_argument(
+        "--experts",
+        nargs="+",
+        default=list(EXPERTS),
+        help="registered expert names or your own as module:Class (default: %(default)s)",
+    )
     args = p.parse_args()
     env = FlatlandEnv({"preset": args.preset})
     seeds = range(args.episodes)
@@ -59,8 +63,13 @@ def main():
     for name, expert in experts.items():
         arrived, scores, plan_ms, rate = evaluate(env, expert, seeds)
         plan = "-" if np.isnan(plan_ms).all() else f"{np.mean(plan_ms):.1f}, {np.max(plan_ms):.1f}"
-        table.add_row(name, f"{100 * np.mean(arrived):.1f} ± {100 * np.std(arrived):.1f}",
-                      f"{np.mean(scores):.3f}", plan, f"{rate:.2f}")
+        table.add_row(
+            name,
+            f"{100 * np.mean(arrived):.1f} ± {100 * np.std(arrived):.1f}",
+            f"{np.mean(scores):.3f}",
+            plan,
+            f"{rate:.2f}",
+        )
     Console(width=120).print(table)
 
 

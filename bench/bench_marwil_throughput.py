@@ -61,8 +61,11 @@ def print_table(args, metadata, rates):
     """The markdown row docs/marwil.md quotes, and the speed-up when both runs were made."""
     print("| dataset | batch x updates | " + " | ".join(f"{RUNS[run][0]} samples/s" for run in rates) + " |")
     print("|---|---|" + "---|" * len(rates))
-    print(f"| {args.input} ({metadata['num_steps']} steps) | {args.batch_size} x {args.updates} | "
-          + " | ".join(f"{rate:,.0f}" for rate in rates.values()) + " |")
+    print(
+        f"| {args.input} ({metadata['num_steps']} steps) | {args.batch_size} x {args.updates} | "
+        + " | ".join(f"{rate:,.0f}" for rate in rates.values())
+        + " |"
+    )
     if {"memory", "rllib"} <= set(rates):
         print(f"speed-up in memory / RLlib: {rates['memory'] / rates['rllib']:.1f}x")
     sys.stdout.flush()
@@ -75,10 +78,19 @@ def main():
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--updates", type=int, default=20, help="minibatch updates per iteration")
     p.add_argument("--beta", type=float, default=1.0)
-    p.add_argument("--num-cpus", type=int, default=4,
-                   help="logical CPUs for Ray; with 2, RLlib's Ray Data pre-learner actors wait forever")
-    p.add_argument("--runs", nargs="+", choices=RUNS, default=["memory", "rllib"],
-                   help="memory / stream: MARWIL_IL with data_in_memory true / false; rllib: RLlib's MARWIL")
+    p.add_argument(
+        "--num-cpus",
+        type=int,
+        default=4,
+        help="logical CPUs for Ray; with 2, RLlib's Ray Data pre-learner actors wait forever",
+    )
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        choices=RUNS,
+        default=["memory", "rllib"],
+        help="memory / stream: MARWIL_IL with data_in_memory true / false; rllib: RLlib's MARWIL",
+    )
     args = p.parse_args()
     metadata = dataset.read_metadata(args.input)
     spaces = [gym_space_from_dict(metadata[k]) for k in ("observation_space", "action_space")]

@@ -5,11 +5,11 @@
 
 Both buffers hold the same episodes: `--expert-data` demonstrations (for ours in its expert part, 25 % of
 each batch) plus `--sim-episodes` episodes of random play recorded by `rllib_il.rollout.workers.record`.
-One round = `sample(batch, n_step=3)` + `update_priorities` with one TD error per row, as Ape-X DQfD's learner does per update; alpha 0.6
-for both. After one untimed round each, `--repeats` times `--rounds` rounds of ours then of RLlib's
-(interleaved, so load changes hit both): the best time of each and the median and range of the
-per-repeat ratio. Ours builds 7 columns per row (1-step and n-step targets, expert and margin
-flags), RLlib's 2.
+One round = `sample(batch, n_step=3)` + `update_priorities` with one TD error per row, as Ape-X DQfD's
+learner does per update; alpha 0.6 for both. After one untimed round each, `--repeats` times `--rounds`
+rounds of ours then of RLlib's (interleaved, so load changes hit both): the best time of each and the
+median and range of the per-repeat ratio. Ours builds 7 columns per row (1-step and n-step targets,
+expert and margin flags), RLlib's 2.
 """
 
 import argparse
@@ -66,16 +66,25 @@ def main():
     for batch_size in args.batch_sizes:
         for buffer in (ours, stock):  # warm-up: RLlib imports scipy.signal on its first sample
             seconds_per_round(buffer, batch_size, 1)
-        times = np.array([
-            [seconds_per_round(buffer, batch_size, args.rounds) for buffer in (ours, stock)]
-            for _ in range(args.repeats)
-        ])
+        times = np.array(
+            [
+                [seconds_per_round(buffer, batch_size, args.rounds) for buffer in (ours, stock)]
+                for _ in range(args.repeats)
+            ]
+        )
         ratios = times[:, 0] / times[:, 1]
-        table.add_row(str(batch_size), f"{times[:, 0].min() * 1e3:.2f}", f"{times[:, 1].min() * 1e3:.2f}",
-                      f"{np.median(ratios):.2f}", f"{ratios.min():.2f}-{ratios.max():.2f}")
+        table.add_row(
+            str(batch_size),
+            f"{times[:, 0].min() * 1e3:.2f}",
+            f"{times[:, 1].min() * 1e3:.2f}",
+            f"{np.median(ratios):.2f}",
+            f"{ratios.min():.2f}-{ratios.max():.2f}",
+        )
     Console().print(table)
-    print(f"{demonstrations.get_num_timesteps()} expert + {simulation.get_num_timesteps()} simulation env steps; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"{demonstrations.get_num_timesteps()} expert + {simulation.get_num_timesteps()} simulation env steps; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

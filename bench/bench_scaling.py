@@ -86,13 +86,19 @@ def main():
     finally:
         ray.shutdown()
         cluster.shutdown()
-    print(f"\nAPEX_DQfD CartPole-v1 ({EXPERIMENT.relative_to(ROOT)}), {args.iters} timed iterations per row, "
-          f"cluster: head 0 CPUs + {max(args.runners)} nodes x 1 CPU; machine: os.cpu_count() = {os.cpu_count()}")
-    print(f"{'env runners':>11s} {'nodes used':>10s} {'env steps/s':>11s} {'updates/s':>9s} {'timed s':>7s} "
-          f"{'load before':>11s} {'load after':>10s}")
+    print(
+        f"\nAPEX_DQfD CartPole-v1 ({EXPERIMENT.relative_to(ROOT)}), {args.iters} timed iterations per row, "
+        f"cluster: head 0 CPUs + {max(args.runners)} nodes x 1 CPU; machine: os.cpu_count() = {os.cpu_count()}"
+    )
+    print(
+        f"{'env runners':>11s} {'nodes used':>10s} {'env steps/s':>11s} {'updates/s':>9s} {'timed s':>7s} "
+        f"{'load before':>11s} {'load after':>10s}"
+    )
     for r in rows:
-        print(f"{r['runners']:11d} {r['nodes']:10d} {r['env_steps_per_s']:11.1f} {r['updates_per_s']:9.1f} "
-              f"{r['seconds']:7.1f} {r['load_before']:11.2f} {r['load_after']:10.2f}")
+        print(
+            f"{r['runners']:11d} {r['nodes']:10d} {r['env_steps_per_s']:11.1f} {r['updates_per_s']:9.1f} "
+            f"{r['seconds']:7.1f} {r['load_before']:11.2f} {r['load_after']:10.2f}"
+        )
 
 
 if __name__ == "__main__":

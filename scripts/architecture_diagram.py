@@ -85,15 +85,39 @@ def draw(layers, imports, members, out: Path) -> None:
     index = {name: i for i, name in enumerate(layers)}
 
     for i, name in enumerate(layers):
-        ax.add_patch(FancyBboxPatch(
-            (-BOX_WIDTH / 2, y[name] - BOX_HEIGHT / 2), BOX_WIDTH, BOX_HEIGHT,
-            boxstyle="round,pad=0.02,rounding_size=0.12", facecolor=COLORS[i % len(COLORS)],
-            edgecolor="#444444", linewidth=1.2, zorder=2,
-        ))
-        ax.text(-BOX_WIDTH / 2 + 0.15, y[name] + 0.17, name, fontsize=13, fontweight="bold",
-                va="center", ha="left", zorder=3)
-        ax.text(-BOX_WIDTH / 2 + 0.15, y[name] - 0.17, module_summary(name, members[name]), fontsize=8,
-                va="center", ha="left", color="#333333", zorder=3, family="monospace")
+        ax.add_patch(
+            FancyBboxPatch(
+                (-BOX_WIDTH / 2, y[name] - BOX_HEIGHT / 2),
+                BOX_WIDTH,
+                BOX_HEIGHT,
+                boxstyle="round,pad=0.02,rounding_size=0.12",
+                facecolor=COLORS[i % len(COLORS)],
+                edgecolor="#444444",
+                linewidth=1.2,
+                zorder=2,
+            )
+        )
+        ax.text(
+            -BOX_WIDTH / 2 + 0.15,
+            y[name] + 0.17,
+            name,
+            fontsize=13,
+            fontweight="bold",
+            va="center",
+            ha="left",
+            zorder=3,
+        )
+        ax.text(
+            -BOX_WIDTH / 2 + 0.15,
+            y[name] - 0.17,
+            module_summary(name, members[name]),
+            fontsize=8,
+            va="center",
+            ha="left",
+            color="#333333",
+            zorder=3,
+            family="monospace",
+        )
 
     # Adjacent layers: a short straight arrow between the boxes. Others: around the boxes, in lanes,
     # alternating sides so that neither side gets crowded.
@@ -102,8 +126,13 @@ def draw(layers, imports, members, out: Path) -> None:
     for upper in layers:
         for lower in sorted(imports[upper], key=index.get):
             if index[upper] - index[lower] == 1:
-                ax.annotate("", xy=(0.0, y[lower] + BOX_HEIGHT / 2), xytext=(0.0, y[upper] - BOX_HEIGHT / 2),
-                            arrowprops=arrow, zorder=1)
+                ax.annotate(
+                    "",
+                    xy=(0.0, y[lower] + BOX_HEIGHT / 2),
+                    xytext=(0.0, y[upper] - BOX_HEIGHT / 2),
+                    arrowprops=arrow,
+                    zorder=1,
+                )
             else:
                 long_edges.append((upper, lower))
     long_edges.sort(key=lambda e: (index[e[0]] - index[e[1]], index[e[1]]))
@@ -113,7 +142,16 @@ def draw(layers, imports, members, out: Path) -> None:
         for name in edge:
             slots[(name, sides[edge])].append(edge)
     edge_colors = [
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+        "#bcbd22",
+        "#17becf",
     ]
     most_lanes = 1
     for side in (1, -1):
@@ -129,14 +167,30 @@ def draw(layers, imports, members, out: Path) -> None:
                 ends[name] = y[name] + (BOX_HEIGHT * 0.8) * ((k + 1) / (len(attached) + 1) - 0.5)
             x_box = side * BOX_WIDTH / 2
             color = edge_colors[index[upper] % len(edge_colors)]  # one colour per importing layer
-            ax.plot([x_box, x_lane, x_lane], [ends[upper], ends[upper], ends[lower]],
-                    color=color, linewidth=arrow["linewidth"], zorder=1, solid_joinstyle="round")
-            ax.annotate("", xy=(x_box, ends[lower]), xytext=(x_lane, ends[lower]),
-                        arrowprops={**arrow, "color": color}, zorder=1)
+            ax.plot(
+                [x_box, x_lane, x_lane],
+                [ends[upper], ends[upper], ends[lower]],
+                color=color,
+                linewidth=arrow["linewidth"],
+                zorder=1,
+                solid_joinstyle="round",
+            )
+            ax.annotate(
+                "",
+                xy=(x_box, ends[lower]),
+                xytext=(x_lane, ends[lower]),
+                arrowprops={**arrow, "color": color},
+                zorder=1,
+            )
 
-    ax.text(0, y[layers[-1]] + BOX_HEIGHT / 2 + 0.45,
-            "rllib_il layers (lowest at the bottom): an arrow A -> B means a module of A imports one of B",
-            ha="center", va="center", fontsize=11)
+    ax.text(
+        0,
+        y[layers[-1]] + BOX_HEIGHT / 2 + 0.45,
+        "rllib_il layers (lowest at the bottom): an arrow A -> B means a module of A imports one of B",
+        ha="center",
+        va="center",
+        fontsize=11,
+    )
     width = BOX_WIDTH / 2 + 0.35 + LANE_STEP * most_lanes + 0.2
     ax.set_xlim(-width, width)
     ax.set_ylim(y[layers[0]] - BOX_HEIGHT / 2 - 0.3, y[layers[-1]] + BOX_HEIGHT / 2 + 0.8)

@@ -26,7 +26,9 @@ for _ in range(3):
 cluster.wait_for_nodes()
 """
 
-RUNNERS_ON_NODES = CLUSTER + """
+RUNNERS_ON_NODES = (
+    CLUSTER
+    + """
 os.chdir(sys.argv[1])
 ray.init(address=cluster.address, log_to_driver=False)
 from rllib_il.algorithms.registry import default_config
@@ -66,8 +68,11 @@ algo.stop()
 ray.shutdown()
 cluster.shutdown()
 """
+)
 
-TRAIN_WITH_ADDRESS = CLUSTER + """
+TRAIN_WITH_ADDRESS = (
+    CLUSTER
+    + """
 proc = __import__("subprocess").run(
     [sys.executable, "train_imitate.py", "-f", sys.argv[2], "--address", cluster.address,
      "--stop-iters", "1", "--num-env-runners", "2", "--output-dir", sys.argv[3]],
@@ -77,14 +82,16 @@ print(proc.stdout[-2000:], proc.stderr[-2000:])
 print("RESULT", json.dumps({"returncode": proc.returncode}))
 cluster.shutdown()
 """
+)
 
 
 def run(script, *args):
-    proc = subprocess.run([sys.executable, "-c", script, str(ROOT), *map(str, args)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT), *map(str, args)], capture_output=True, text=True, timeout=900
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads(lines[-1][len("RESULT "):]), proc
+    return json.loads(lines[-1][len("RESULT ") :]), proc
 
 
 def test_apex_env_runners_on_different_nodes_survive_a_killed_runner():

@@ -22,8 +22,11 @@ def dqfd(**training):
 def test_validate_reads_no_data_and_prepare_does():
     """A missing dataset passes validate() (settings only) and is refused by prepare()."""
     env = gym.make("CartPole-v1")
-    config = (MARWILILConfig().environment("CartPole-v1", observation_space=env.observation_space,
-                                           action_space=env.action_space).offline_data(input_="no/such/dataset"))
+    config = (
+        MARWILILConfig()
+        .environment("CartPole-v1", observation_space=env.observation_space, action_space=env.action_space)
+        .offline_data(input_="no/such/dataset")
+    )
     config.validate()
     with pytest.raises(ConfigError, match="no/such/dataset"):
         config.prepare()
@@ -44,10 +47,13 @@ def test_prepare_returns_a_resolved_copy_and_leaves_the_config_alone():
     assert dqfd().env_runner_cls is None and dqfd_prepared.env_runner_cls.__name__ == "ApexSingleAgentEnvRunner"
 
 
-@pytest.mark.parametrize("make, key, value", [
-    (marwil, "bc_logstd_coeff", 0.5),
-    (dqfd, "num_atoms", 51),
-])
+@pytest.mark.parametrize(
+    "make, key, value",
+    [
+        (marwil, "bc_logstd_coeff", 0.5),
+        (dqfd, "num_atoms", 51),
+    ],
+)
 def test_inherited_settings_without_effect_are_refused(make, key, value):
     config = make()
     setattr(config, key, value)

@@ -30,7 +30,11 @@ def _cartpole_rows(eps_id, agent_index, seed, length=None):
         if terminated:
             break
     n = len(cols["t"])
-    return {**{k: np.array(v) for k, v in cols.items()}, "eps_id": np.full(n, eps_id), "agent_index": np.full(n, agent_index)}
+    return {
+        **{k: np.array(v) for k, v in cols.items()},
+        "eps_id": np.full(n, eps_id),
+        "agent_index": np.full(n, agent_index),
+    }
 
 
 def _batch(cols, start=0, end=None):
@@ -80,16 +84,35 @@ def test_multi_agent_batch_with_agent_index(tmp_path):
     parts = []
     for agent_index, n in ((0, 5), (3, 7)):
         obs = rng.uniform(-1, 1, (n + 1,) + obs_space.shape).astype(np.float32)
-        parts.append({
-            "obs": obs[:-1], "new_obs": obs[1:], "actions": rng.integers(5, size=n),
-            "rewards": -np.ones(n), "dones": np.arange(n) == n - 1, "eps_id": np.full(n, 42),
-            "agent_index": np.full(n, agent_index), "action_prob": np.ones(n),
-        })
+        parts.append(
+            {
+                "obs": obs[:-1],
+                "new_obs": obs[1:],
+                "actions": rng.integers(5, size=n),
+                "rewards": -np.ones(n),
+                "dones": np.arange(n) == n - 1,
+                "eps_id": np.full(n, 42),
+                "agent_index": np.full(n, agent_index),
+                "action_prob": np.ones(n),
+            }
+        )
     both = _batch({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
     JsonWriter(str(tmp_path / "json")).write(MultiAgentBatch({"default_policy": both}, 12))
 
-    assert convert_main([str(tmp_path / "json" / "*.json"), "--env", "flatland_sparse",
-                         "--env-config", "small_v0", "--out", str(tmp_path / "out")]) == 0
+    assert (
+        convert_main(
+            [
+                str(tmp_path / "json" / "*.json"),
+                "--env",
+                "flatland_sparse",
+                "--env-config",
+                "small_v0",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     episodes = sorted(read_episodes(tmp_path / "out"), key=lambda e: e.agent_id)
     assert [(e.agent_id, e.module_id, len(e)) for e in episodes] == [("0", "shared", 5), ("3", "shared", 7)]
     assert {e.multi_agent_episode_id for e in episodes} == {"42"}

@@ -34,8 +34,12 @@ def save_policy(path, env, action, module_id="default_policy"):
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
     obs_space, act_space = agent_spaces(env)
-    module = RLModuleSpec(module_class=DefaultPPOTorchRLModule, observation_space=obs_space,
-                          action_space=act_space, model_config={"fcnet_hiddens": [8]}).build()
+    module = RLModuleSpec(
+        module_class=DefaultPPOTorchRLModule,
+        observation_space=obs_space,
+        action_space=act_space,
+        model_config={"fcnet_hiddens": [8]},
+    ).build()
     with torch.no_grad():
         module.pi.net.mlp[0].weight.zero_()
         module.pi.net.mlp[0].bias.copy_(torch.where(torch.arange(act_space.n) == action, 10.0, -10.0))
@@ -75,14 +79,25 @@ def test_stored_actions_are_the_experts_labels_along_the_acting_trajectory(left)
 def test_expert_prob_1_flies_the_experts_trajectory_and_draws_depend_only_on_the_seed(left, tmp_path):
     checkpoint, _, _ = left
     record_dataset("CartPole-v1", "cartpole", 1, tmp_path / "expert", seed=3, progress=False)
-    record_dataset("CartPole-v1", "cartpole", 1, tmp_path / "p1", seed=3, progress=False, act_with=checkpoint, expert_prob=1.0)
+    record_dataset(
+        "CartPole-v1", "cartpole", 1, tmp_path / "p1", seed=3, progress=False, act_with=checkpoint, expert_prob=1.0
+    )
     [expert], [mixed] = read_episodes(tmp_path / "expert"), read_episodes(tmp_path / "p1")
     assert len(mixed) == 500
     np.testing.assert_array_equal(expert.get_observations(), mixed.get_observations())
     np.testing.assert_array_equal(expert.get_actions(), mixed.get_actions())
     # expert_prob 0.5: the episode of seed 3 is the same whether recorded alone or after seed 2.
     for name, seed, n in (("a", 3, 1), ("b", 2, 2)):
-        record_dataset("CartPole-v1", "cartpole", n, tmp_path / name, seed=seed, progress=False, act_with=checkpoint, expert_prob=0.5)
+        record_dataset(
+            "CartPole-v1",
+            "cartpole",
+            n,
+            tmp_path / name,
+            seed=seed,
+            progress=False,
+            act_with=checkpoint,
+            expert_prob=0.5,
+        )
     alone, after = read_episodes(tmp_path / "a")[0], read_episodes(tmp_path / "b")[1]
     np.testing.assert_array_equal(alone.get_observations(), after.get_observations())
     # where the label is "right", the env was stepped with it or with the policy's "left": both occur.
@@ -98,8 +113,16 @@ def test_expert_prob_1_flies_the_experts_trajectory_and_draws_depend_only_on_the
 def test_flatland_planner_labels_the_states_a_policy_drives_into(tmp_path):
     env = make_env("flatland_sparse", {"preset": "small_v0"})
     checkpoint = save_policy(tmp_path / "forward", env, action=2, module_id="shared")
-    summary = record_dataset("flatland_sparse", "flatland_planner", 1, tmp_path / "fl", {"preset": "small_v0"},
-                             seed=6, progress=False, act_with=checkpoint)
+    summary = record_dataset(
+        "flatland_sparse",
+        "flatland_planner",
+        1,
+        tmp_path / "fl",
+        {"preset": "small_v0"},
+        seed=6,
+        progress=False,
+        act_with=checkpoint,
+    )
     meta = read_metadata(tmp_path / "fl")
     assert meta["multi_agent"] and meta["dagger"]["expert_prob"] == 0.0 and "percentage_complete" in summary
     assert sorted(e.agent_id for e in read_episodes(tmp_path / "fl")) == ["0", "1", "2", "3", "4"]
@@ -109,29 +132,46 @@ def test_flatland_planner_labels_the_states_a_policy_drives_into(tmp_path):
 
 
 def test_checkpoint_expert_loads_a_relative_path_with_tune_trial_characters(tmp_path, monkeypatch):
-    checkpoint = save_policy(tmp_path / "DQfD_0_seed=0_2026-11-22_06-05-25" / "checkpoint_000000", gym.make("CartPole-v1"), 1)
+    checkpoint = save_policy(
+        tmp_path / "DQfD_0_seed=0_2026-11-22_06-05-25" / "checkpoint_000000", gym.make("CartPole-v1"), 1
+    )
     monkeypatch.chdir(tmp_path)
     expert = CheckpointExpert(gym.make("CartPole-v1"), checkpoint=str(Path(checkpoint).relative_to(tmp_path)))
     assert expert.act(np.zeros(4, dtype=np.float32))[0] == 1
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--act-with", "/nonexistent"], "--act-with: checkpoint /nonexistent: no module weights"),
-    (["--act-with", "LUNAR"], "--act-with: checkpoint .*: observation space"),
-    (["--expert-prob", "0.5"], "--expert-prob 0.5: only means something with --act-with"),
-    (["--act-with", "LEFT", "--expert-prob", "1.5"], "--expert-prob 1.5: must lie in"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--act-with", "/nonexistent"], "--act-with: checkpoint /nonexistent: no module weights"),
+        (["--act-with", "LUNAR"], "--act-with: checkpoint .*: observation space"),
+        (["--expert-prob", "0.5"], "--expert-prob 0.5: only means something with --act-with"),
+        (["--act-with", "LEFT", "--expert-prob", "1.5"], "--expert-prob 1.5: must lie in"),
+    ],
+)
 def test_bad_act_with_exits_2_without_output(left, tmp_path, capsys, extra, message):
     lunar = save_policy(tmp_path / "lunar", gym.make("LunarLander-v3"), action=0)
     extra = [{"LUNAR": lunar, "LEFT": left[0]}.get(a, a) for a in extra]
-    argv = ["--env", "CartPole-v1", "--expert", "cartpole", "--episodes", "1", "--out", str(tmp_path / "out"), "--no-progress"]
+    argv = [
+        "--env",
+        "CartPole-v1",
+        "--expert",
+        "cartpole",
+        "--episodes",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     assert record_main(argv + extra) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and re.search(message, err), err
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("beta, refused", [(0.0, False), ([[0, 0.0], [100, 0.0]], False), (0.5, True), ([[0, 0.0], [100, 0.5]], True)])
+@pytest.mark.parametrize(
+    "beta, refused", [(0.0, False), ([[0, 0.0], [100, 0.0]], False), (0.5, True), ([[0, 0.0], [100, 0.5]], True)]
+)
 def test_marwil_refuses_advantages_on_dagger_data(left, beta, refused):
     _, data, _ = left
     config = MARWILILConfig().environment("CartPole-v1").offline_data(input_=[CARTPOLE, str(data)]).training(beta=beta)

@@ -85,10 +85,20 @@ def _metadata_without_spaces(base):
     return d, d / "metadata.json"
 
 
-CASES = {f.__name__.lstrip("_"): f for f in (
-    _truncated, _not_parquet, _no_episodes, _other_env, _file_from_other_env, _uncounted_file, _empty_dir, _metadata_only,
-    _metadata_without_spaces,
-)}
+CASES = {
+    f.__name__.lstrip("_"): f
+    for f in (
+        _truncated,
+        _not_parquet,
+        _no_episodes,
+        _other_env,
+        _file_from_other_env,
+        _uncounted_file,
+        _empty_dir,
+        _metadata_only,
+        _metadata_without_spaces,
+    )
+}
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +137,17 @@ def test_train_imitate_script_exits_2_on_a_truncated_file(datasets, tmp_path):
     dataset, named = datasets["truncated"]
     out_dir = tmp_path / "results"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "train_imitate.py"), "-f", experiment_file(tmp_path, "APEX_DQfD", dataset),
-         "--output-dir", str(out_dir)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "train_imitate.py"),
+            "-f",
+            experiment_file(tmp_path, "APEX_DQfD", dataset),
+            "--output-dir",
+            str(out_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert proc.returncode == 2 and len(errors) == 1, proc.stdout[-2000:] + proc.stderr[-2000:]

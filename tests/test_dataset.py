@@ -25,9 +25,15 @@ ACT = gym.spaces.Discrete(2)
 def _episode(length, terminated=True, agent_id=None, seed=0):
     rng = np.random.default_rng(seed)
     return build_episode(
-        rng.uniform(-1, 1, (length + 1, 3)).astype(np.float32), rng.integers(2, size=length),
-        np.arange(1, length + 1, dtype=np.float32), np.full(length, -0.5), terminated, OBS, ACT,
-        agent_id=agent_id, module_id="shared" if agent_id else None,
+        rng.uniform(-1, 1, (length + 1, 3)).astype(np.float32),
+        rng.integers(2, size=length),
+        np.arange(1, length + 1, dtype=np.float32),
+        np.full(length, -0.5),
+        terminated,
+        OBS,
+        ACT,
+        agent_id=agent_id,
+        module_id="shared" if agent_id else None,
     )
 
 
@@ -44,7 +50,12 @@ def test_round_trip_keeps_every_field(tmp_path):
         np.testing.assert_array_equal(a.get_observations(), b.get_observations())
         np.testing.assert_array_equal(a.get_actions(), b.get_actions())
         np.testing.assert_array_equal(a.get_rewards(), b.get_rewards())
-        assert (a.is_terminated, a.is_truncated, a.agent_id, a.module_id) == (b.is_terminated, b.is_truncated, b.agent_id, b.module_id)
+        assert (a.is_terminated, a.is_truncated, a.agent_id, a.module_id) == (
+            b.is_terminated,
+            b.is_truncated,
+            b.agent_id,
+            b.module_id,
+        )
         assert b.observation_space == OBS and b.action_space == ACT and b.observations.space == OBS
     # return-to-go G_t = sum_{k>=t} r_k of rewards 1..4 -> 10, 9, 7, 4; logp stored per step.
     np.testing.assert_array_equal(back[0].get_extra_model_outputs("return_to_go"), [10, 9, 7, 4])
@@ -70,11 +81,14 @@ def test_resolve_input_files_variants(tmp_path):
     assert (meta["num_episodes"], meta["num_steps"]) == (3, 7)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda p: p / "missing", "no such file"),
-    (lambda p: str(p / "nothing*"), "matches no file"),
-    (lambda p: [], "empty list"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda p: p / "missing", "no such file"),
+        (lambda p: str(p / "nothing*"), "matches no file"),
+        (lambda p: [], "empty list"),
+    ],
+)
 def test_resolve_errors(tmp_path, bad, match):
     with pytest.raises(ConfigError, match=match):
         resolve_input_files(bad(tmp_path))
@@ -177,11 +191,17 @@ def test_leftovers_of_a_killed_write_are_undone(tmp_path):
     dead.wait()
     running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        _write(tmp_path / f".ds.old-{dead.pid}-{HOST}", [_episode(2)])  # killed between moving ds aside and moving the new one in
+        _write(
+            tmp_path / f".ds.old-{dead.pid}-{HOST}", [_episode(2)]
+        )  # killed between moving ds aside and moving the new one in
         (tmp_path / f".ds.tmp-{dead.pid}-{HOST}-abc").mkdir()  # killed while writing the new one
         (tmp_path / f".ds.tmp-{os.getpid()}-{HOST}-abc").mkdir()  # an earlier process with our pid
-        kept = [f".ds.tmp-{running.pid}-{HOST}-xyz", f".ds.tmp-{dead.pid}-0123abcd-xyz",
-                f".ds-x.tmp-{dead.pid}-{HOST}-abc", f".ds.x.tmp-{dead.pid}-{HOST}-abc"]
+        kept = [
+            f".ds.tmp-{running.pid}-{HOST}-xyz",
+            f".ds.tmp-{dead.pid}-0123abcd-xyz",
+            f".ds-x.tmp-{dead.pid}-{HOST}-abc",
+            f".ds.x.tmp-{dead.pid}-{HOST}-abc",
+        ]
         for name in kept:
             (tmp_path / name).mkdir()
         with pytest.raises(ConfigError, match="already exists"):
@@ -200,11 +220,19 @@ def test_leftovers_of_a_killed_write_are_undone(tmp_path):
 def test_observation_settings_a_dataset_does_not_store_take_todays_defaults():
     """A dataset stored before `agent_features` existed was recorded without them: it suits the
     default env and is refused, naming the setting, by an env that appends them."""
-    old = {"data/old": {"env": "flatland_sparse", "env_config": {"preset": "small_v0"},
-                        "observation_config": {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10}}}
+    old = {
+        "data/old": {
+            "env": "flatland_sparse",
+            "env_config": {"preset": "small_v0"},
+            "observation_config": {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10},
+        }
+    }
     check_recorded_settings(old, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
-    with pytest.raises(ConfigError, match="input: dataset data/old was recorded with env_config agent_features=False, "
-                                          "the env has agent_features=True"):
+    with pytest.raises(
+        ConfigError,
+        match="input: dataset data/old was recorded with env_config agent_features=False, "
+        "the env has agent_features=True",
+    ):
         check_recorded_settings(old, "flatland_sparse", {"agent_features": True}, "input", rewards=False)
 
 
@@ -221,9 +249,18 @@ def test_other_dynamics_give_a_warning_naming_them(caplog):
     assert caplog.text.count("input: dataset data/small was recorded with other env dynamics: ") == 1
     assert "malfunction_rate=0.0 (env: 0.005)" in caplog.text and "number_of_agents" not in caplog.text
     # A dataset whose env_config today's presets reject still trains BC (as before dynamics were compared).
-    old = {"data/old": {"env": "flatland_sparse", "env_config": {"preset": "small_v0", "max_rails_in_city": 3},
-                        "observation_config": {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10,
-                                               "agent_features": False}}}
+    old = {
+        "data/old": {
+            "env": "flatland_sparse",
+            "env_config": {"preset": "small_v0", "max_rails_in_city": 3},
+            "observation_config": {
+                "tree_depth": 2,
+                "predictor_depth": 30,
+                "observation_radius": 10,
+                "agent_features": False,
+            },
+        }
+    }
     check_recorded_settings(old, "flatland_sparse", {"preset": "small_v0"}, "bc input", rewards=False)
     assert "bc input: dataset data/old: flatland env_config: unknown key 'max_rails_in_city'" in caplog.text
     assert "its env dynamics were not compared" in caplog.text
@@ -232,14 +269,27 @@ def test_other_dynamics_give_a_warning_naming_them(caplog):
 def test_reward_settings_are_checked_only_for_algorithms_that_learn_from_rewards():
     shaped = {"data/shaped": {"env": "flatland_sparse", "env_config": {"preset": "small_v0", "reward": "shaped"}}}
     check_recorded_settings(shaped, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=False)
-    with pytest.raises(ConfigError, match="input: dataset data/shaped was recorded with env_config reward='shaped', "
-                                          "the env has reward='default'"):
+    with pytest.raises(
+        ConfigError,
+        match="input: dataset data/shaped was recorded with env_config reward='shaped', the env has reward='default'",
+    ):
         check_recorded_settings(shaped, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
-    stored = {"data/stored": {"env": "flatland_sparse", "env_config": {"preset": "gone"},
-                              "reward_config": {"reward": "default", "timetable": "flatland2"}}}
+    stored = {
+        "data/stored": {
+            "env": "flatland_sparse",
+            "env_config": {"preset": "gone"},
+            "reward_config": {"reward": "default", "timetable": "flatland2"},
+        }
+    }
     with pytest.raises(ConfigError, match="input: dataset data/stored: flatland env_config: unknown preset 'gone'"):
         check_recorded_settings(stored, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)
-    stored["data/stored"]["observation_config"] = {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10,
-                                                   "agent_features": False}
-    with pytest.raises(ConfigError, match="recorded with env_config timetable='flatland2', the env has timetable='flatland3'"):
+    stored["data/stored"]["observation_config"] = {
+        "tree_depth": 2,
+        "predictor_depth": 30,
+        "observation_radius": 10,
+        "agent_features": False,
+    }
+    with pytest.raises(
+        ConfigError, match="recorded with env_config timetable='flatland2', the env has timetable='flatland3'"
+    ):
         check_recorded_settings(stored, "flatland_sparse", {"preset": "small_v0"}, "input", rewards=True)

@@ -24,8 +24,11 @@ def local_copy(name, data, tmp_path, handoff=True):
     """The shipped file with expert_data pointing at a freshly recorded dataset, made small and fast."""
     text = (ROOT / "experiments/cartpole" / name).read_text()
     if not handoff:
-        text = "\n".join(line for line in text.splitlines() if not line.startswith(("  restore_from", "    experiment:",
-                                                                                  "    metric:", "    mode:")))
+        text = "\n".join(
+            line
+            for line in text.splitlines()
+            if not line.startswith(("  restore_from", "    experiment:", "    metric:", "    mode:"))
+        )
     for old, new in (
         ("saved_experiences/cartpole", str(data)),
         ("pretrain_updates_per_iteration: 100", "pretrain_updates_per_iteration: 5"),
@@ -45,7 +48,10 @@ def last_result(output_dir, experiment):
 
 @pytest.mark.parametrize("handoff", [False, True])
 def test_phase1_then_apex_phase2(ray_session, cartpole_data, tmp_path, handoff):
-    files = [local_copy("apex_IL.yaml", cartpole_data, tmp_path), local_copy("apex_DQfD.yaml", cartpole_data, tmp_path, handoff)]
+    files = [
+        local_copy("apex_IL.yaml", cartpole_data, tmp_path),
+        local_copy("apex_DQfD.yaml", cartpole_data, tmp_path, handoff),
+    ]
     out = tmp_path / "results"
     argv = ["-f", files[0], "-f", files[1], "--stop-iters", "2", "--output-dir", str(out)]
     assert main(argv) == 0

@@ -45,8 +45,15 @@ def build_learner(loss_fn, double_q, transformed):
         DQfDConfig()
         .environment("CartPole-v1")
         .training(
-            gamma=GAMMA, n_step=3, margin=MARGIN, lambda_nstep=LAMBDA_NSTEP, lambda_margin=LAMBDA_MARGIN,
-            lambda_l2=LAMBDA_L2, td_error_loss_fn=loss_fn, double_q=double_q, transformed_bellman=transformed,
+            gamma=GAMMA,
+            n_step=3,
+            margin=MARGIN,
+            lambda_nstep=LAMBDA_NSTEP,
+            lambda_margin=LAMBDA_MARGIN,
+            lambda_l2=LAMBDA_L2,
+            td_error_loss_fn=loss_fn,
+            double_q=double_q,
+            transformed_bellman=transformed,
             transform_eps=0.05,
         )
         .rl_module(model_config={"fcnet_hiddens": [16, 16]})
@@ -128,21 +135,30 @@ def numpy_dqfd(learner, config, batch):
     q_sel = q[np.arange(N), actions]
     next_target = q_values(module, batch[Columns.NEXT_OBS], target=True)
     next_online = q_values(module, batch[Columns.NEXT_OBS]) if config.double_q else next_target
-    target_n = numpy_target(np_batch[Columns.REWARDS], next_online, next_target,
-                            np_batch[Columns.TERMINATEDS].astype(np.float64), GAMMA ** np_batch["n_step"], eps)
+    target_n = numpy_target(
+        np_batch[Columns.REWARDS],
+        next_online,
+        next_target,
+        np_batch[Columns.TERMINATEDS].astype(np.float64),
+        GAMMA ** np_batch["n_step"],
+        eps,
+    )
     next1_target = q_values(module, batch[OBS_1STEP], target=True)
     next1_online = q_values(module, batch[OBS_1STEP]) if config.double_q else next1_target
-    target_1 = numpy_target(np_batch[REWARD_1STEP], next1_online, next1_target,
-                            np_batch[TERMINATED_1STEP].astype(np.float64), GAMMA, eps)
+    target_1 = numpy_target(
+        np_batch[REWARD_1STEP], next1_online, next1_target, np_batch[TERMINATED_1STEP].astype(np.float64), GAMMA, eps
+    )
     j_dq = numpy_td(q_sel - target_1, config.td_error_loss_fn)
     j_n = numpy_td(q_sel - target_n, config.td_error_loss_fn)
     margins = np.where(np.arange(q.shape[1])[None, :] == actions[:, None], 0.0, MARGIN)
     mask = np_batch[MARGIN_MASK] > 0.5
     j_e = np.where(mask, np.max(q + margins, axis=1) - q_sel, 0.0)
-    j_l2 = sum(np.sum(p.detach().numpy().astype(np.float64) ** 2)
-               for name, p in module.named_parameters() if not name.startswith("_target"))
-    total = (np.mean(np_batch["weights"] * (j_dq + LAMBDA_NSTEP * j_n)) + LAMBDA_MARGIN * np.mean(j_e)
-             + LAMBDA_L2 * j_l2)
+    j_l2 = sum(
+        np.sum(p.detach().numpy().astype(np.float64) ** 2)
+        for name, p in module.named_parameters()
+        if not name.startswith("_target")
+    )
+    total = np.mean(np_batch["weights"] * (j_dq + LAMBDA_NSTEP * j_n)) + LAMBDA_MARGIN * np.mean(j_e) + LAMBDA_L2 * j_l2
     td_error = np.abs(q_sel - target_1)
     expert = np_batch[IS_EXPERT] > 0.5
     return {
@@ -182,12 +198,23 @@ def test_dqfd_learner_loss_matches_numpy(loss_fn, double_q, transformed):
 
     fwd_out = learner.module[DEFAULT_MODULE_ID].forward_train(batch)
     loss = learner.compute_loss_for_module(
-        module_id=DEFAULT_MODULE_ID, config=learner.config.get_config_for_module(DEFAULT_MODULE_ID),
-        batch=batch, fwd_out=fwd_out,
+        module_id=DEFAULT_MODULE_ID,
+        config=learner.config.get_config_for_module(DEFAULT_MODULE_ID),
+        batch=batch,
+        fwd_out=fwd_out,
     )
     np.testing.assert_allclose(float(loss.detach()), expected[QF_LOSS_KEY], rtol=RTOL)
-    for key in (QF_LOSS_KEY, TD_LOSS_1STEP_KEY, TD_LOSS_NSTEP_KEY, MARGIN_LOSS_KEY, L2_LOSS_KEY, EXPERT_FRACTION_KEY,
-                EXPERT_ACCURACY_KEY, TD_ERROR_EXPERT_KEY, TD_ERROR_SIM_KEY):
+    for key in (
+        QF_LOSS_KEY,
+        TD_LOSS_1STEP_KEY,
+        TD_LOSS_NSTEP_KEY,
+        MARGIN_LOSS_KEY,
+        L2_LOSS_KEY,
+        EXPERT_FRACTION_KEY,
+        EXPERT_ACCURACY_KEY,
+        TD_ERROR_EXPERT_KEY,
+        TD_ERROR_SIM_KEY,
+    ):
         logged = float(torch.as_tensor(learner.metrics.peek((DEFAULT_MODULE_ID, key))).detach().squeeze())
         np.testing.assert_allclose(logged, expected[key], rtol=RTOL, err_msg=key)
     td_errors = np.concatenate([np.ravel(x) for x in learner.metrics.peek((DEFAULT_MODULE_ID, TD_ERROR_KEY))])

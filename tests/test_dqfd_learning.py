@@ -80,15 +80,18 @@ def test_cartpole_dqfd_vs_dqn_env_steps_to_450(ray_session, tmp_path, seed, monk
     0 DQfD env steps (Phase 1 alone at 488.8 / 500.0 / 467.5, docs/dqfd.md)."""
     monkeypatch.chdir(REPO)  # the files' dataset paths are relative to the repository
     checkpoint, phase1_return = phase1(seed, tmp_path / "phase1")
-    dqfd_config, stop = file_config("dqn_DQfD.yaml", "cartpole-dqn-DQfD", seed,
-                                    callbacks_on_algorithm_init=on_init_callback(checkpoint))
+    dqfd_config, stop = file_config(
+        "dqn_DQfD.yaml", "cartpole-dqn-DQfD", seed, callbacks_on_algorithm_init=on_init_callback(checkpoint)
+    )
     budget = stop["num_env_steps_sampled_lifetime"]
     dqfd = [(0, round(phase1_return, 1))] + curve_until_target(dqfd_config, budget, DQFD_MIN_ENV_STEPS)
     dqn_config, dqn_stop = file_config("dqn_DQfD.yaml", "cartpole-dqn-scratch", seed)
     assert dqn_stop == stop
     dqn = curve_until_target(dqn_config, budget)
     dqfd_steps, dqn_steps = steps_to_target(dqfd), steps_to_target(dqn)
-    print(f"cartpole seed {seed}, load average {os.getloadavg()[0]:.1f}: env steps to eval return {TARGET:.0f} "
-          f"(budget {budget}): DQfD {dqfd_steps}, DQN {dqn_steps if dqn_steps is not None else 'not reached'}"
-          f"\n  DQfD curve {dqfd}\n  DQN curve {dqn}")
+    print(
+        f"cartpole seed {seed}, load average {os.getloadavg()[0]:.1f}: env steps to eval return {TARGET:.0f} "
+        f"(budget {budget}): DQfD {dqfd_steps}, DQN {dqn_steps if dqn_steps is not None else 'not reached'}"
+        f"\n  DQfD curve {dqfd}\n  DQN curve {dqn}"
+    )
     assert dqfd_steps is not None and 4 * dqfd_steps <= (dqn_steps or budget)

@@ -62,7 +62,9 @@ def test_seeds_flag_repeats_every_trial_per_seed(tmp_path):
 
 def test_several_experiments_and_files_keep_their_order(tmp_path):
     two = GOOD + GOOD.replace("cartpole-ppo:", "second:")
-    experiments = load_all([write(tmp_path, two, "a.yaml"), write(tmp_path, GOOD.replace("cartpole-ppo", "third"), "b.yaml")])
+    experiments = load_all(
+        [write(tmp_path, two, "a.yaml"), write(tmp_path, GOOD.replace("cartpole-ppo", "third"), "b.yaml")]
+    )
     assert [e.name for e in experiments] == ["cartpole-ppo", "second", "third"]
 
 
@@ -76,7 +78,10 @@ def test_multi_agent_env_is_wired_to_the_shared_module(tmp_path):
 
 
 BAD = {
-    "unknown top-level key": ("chekpoint_config: {}", "unknown key 'chekpoint_config' (did you mean 'checkpoint_config'?)"),
+    "unknown top-level key": (
+        "chekpoint_config: {}",
+        "unknown key 'chekpoint_config' (did you mean 'checkpoint_config'?)",
+    ),
     "unknown run": ("run: MARWILL", "unknown algorithm 'MARWILL' (did you mean 'MARWIL'?)"),
     "unknown env": ("env: CartPol-v1", "unknown env 'CartPol-v1'"),
     "config typo": ("config: {lrr: 0.1}", "'lrr' is not a setting of PPOConfig (did you mean 'lr'?)"),
@@ -149,8 +154,11 @@ def phase1_files(file: str) -> list:
     import yaml
 
     defined = {name: f for f in EXPERIMENT_FILES for name in yaml.safe_load((ROOT / f).read_text())}
-    sources = [spec["restore_from"]["experiment"] for spec in yaml.safe_load((ROOT / file).read_text()).values()
-               if isinstance(spec.get("restore_from"), dict)]
+    sources = [
+        spec["restore_from"]["experiment"]
+        for spec in yaml.safe_load((ROOT / file).read_text()).values()
+        if isinstance(spec.get("restore_from"), dict)
+    ]
     return sorted({defined[name] for name in sources} - {file})
 
 
@@ -168,10 +176,16 @@ def test_dry_run_refuses_a_restore_from_no_experiment_provides(tmp_path, capsys,
     file = "experiments/cartpole/apex_DQfD.yaml"
     assert main(["-f", file, "--dry-run", "--output-dir", str(tmp_path)]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith(f"error: {file}: experiment 'cartpole-apex-DQfD', key 'restore_from.experiment': "
-                           "'cartpole-apex-IL' is neither an earlier experiment of this run"), line
-    typo = write(tmp_path, (ROOT / file).read_text().replace("experiment: cartpole-apex-IL", "experiment: cartpole-apex-ILL"))
-    assert main(["-f", "experiments/cartpole/apex_IL.yaml", "-f", typo, "--dry-run", "--output-dir", str(tmp_path)]) == 2
+    assert line.startswith(
+        f"error: {file}: experiment 'cartpole-apex-DQfD', key 'restore_from.experiment': "
+        "'cartpole-apex-IL' is neither an earlier experiment of this run"
+    ), line
+    typo = write(
+        tmp_path, (ROOT / file).read_text().replace("experiment: cartpole-apex-IL", "experiment: cartpole-apex-ILL")
+    )
+    assert (
+        main(["-f", "experiments/cartpole/apex_IL.yaml", "-f", typo, "--dry-run", "--output-dir", str(tmp_path)]) == 2
+    )
     assert "(did you mean 'cartpole-apex-IL'?)" in capsys.readouterr().err
 
 
@@ -179,9 +193,19 @@ def test_ppo_smoke_run_through_train_imitate(tmp_path):
     """A real Tune run of a built-in RLlib algorithm: 1 iteration, checkpoint and plot written."""
     out = tmp_path / "results"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "train_imitate.py"), "-f", str(ROOT / "experiments/cartpole/ppo.yaml"),
-         "--stop-iters", "1", "--output-dir", str(out)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(ROOT / "train_imitate.py"),
+            "-f",
+            str(ROOT / "experiments/cartpole/ppo.yaml"),
+            "--stop-iters",
+            "1",
+            "--output-dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert list((out / "cartpole-ppo").glob("PPO_*/checkpoint_*")), proc.stdout[-2000:]
@@ -200,8 +224,10 @@ def test_dataset_paths_become_absolute(tmp_path, monkeypatch):
 
 def test_demonstrations_recorded_with_other_observation_settings_exit_2(tmp_path, capsys):
     """The shipped Flatland set has observation_radius 10; radius 2 keeps the spaces, changes the meaning."""
-    text = ("fl:\n  run: MARWIL_IL\n  env: flatland_sparse\n  config:\n"
-            f"    env_config: {{preset: small_v0, observation_radius: 2}}\n    input: {ROOT}/saved_experiences/flatland_small_v0\n")
+    text = (
+        "fl:\n  run: MARWIL_IL\n  env: flatland_sparse\n  config:\n"
+        f"    env_config: {{preset: small_v0, observation_radius: 2}}\n    input: {ROOT}/saved_experiences/flatland_small_v0\n"
+    )
     out_dir = tmp_path / "out"
     assert main(["-f", write(tmp_path, text), "--output-dir", str(out_dir)]) == 2
     err = capsys.readouterr().err.strip()

@@ -16,8 +16,22 @@ from rllib_il.workflow.trials import load_all
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "experiments").rglob("*.yaml"))
-WRONG_VALUES = [None, "text", -1, 3.5, True, [], [1, "a"], {}, {"x": 1}, {"grid_search": 3},
-                {"grid_search": []}, {"grid_search": [1], "extra": 2}, [[1, 0.5], [0, 0.2]], [[0, 2.0]]]
+WRONG_VALUES = [
+    None,
+    "text",
+    -1,
+    3.5,
+    True,
+    [],
+    [1, "a"],
+    {},
+    {"x": 1},
+    {"grid_search": 3},
+    {"grid_search": []},
+    {"grid_search": [1], "extra": 2},
+    [[1, 0.5], [0, 0.2]],
+    [[0, 2.0]],
+]
 
 
 def paths(node, prefix=()):

@@ -53,7 +53,16 @@ def test_lunarlander_without_box2d_is_one_config_error(monkeypatch, tmp_path, ca
         make_env("LunarLander-v3")
     from rllib_il.cli.record import main
 
-    argv = ["--env", "LunarLander-v3", "--expert", "lunarlander_heuristic", "--episodes", "1", "--out", str(tmp_path / "ll")]
+    argv = [
+        "--env",
+        "LunarLander-v3",
+        "--expert",
+        "lunarlander_heuristic",
+        "--episodes",
+        "1",
+        "--out",
+        str(tmp_path / "ll"),
+    ]
     assert main(argv) == 2
     assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / "ll").exists()
 

@@ -91,19 +91,28 @@ def test_agent_features_append_schedule_waiting_time_and_departure_rank():
     def expected(handle, waited):
         agent, now = rail.agents[handle], rail._elapsed_steps
         running = sorted((a.earliest_departure, a.handle) for a in rail.agents if a.state != TrainState.DONE)
-        return np.clip([agent.state.is_off_map_state(), np.log1p(waited) / np.log1p(limit),
-                        (agent.earliest_departure - now) / limit, (agent.latest_arrival - now) / limit,
-                        now / limit, running.index((agent.earliest_departure, handle)) / 4], -1, 1)
+        return np.clip(
+            [
+                agent.state.is_off_map_state(),
+                np.log1p(waited) / np.log1p(limit),
+                (agent.earliest_departure - now) / limit,
+                (agent.latest_arrival - now) / limit,
+                now / limit,
+                running.index((agent.earliest_departure, handle)) / 4,
+            ],
+            -1,
+            1,
+        )
 
     for aid in obs:
-        np.testing.assert_array_equal(obs[aid][:-len(FEATURES)], plain_obs[aid])
-        np.testing.assert_allclose(obs[aid][-len(FEATURES):], expected(int(aid), 0), atol=1e-6)
+        np.testing.assert_array_equal(obs[aid][: -len(FEATURES)], plain_obs[aid])
+        np.testing.assert_allclose(obs[aid][-len(FEATURES) :], expected(int(aid), 0), atol=1e-6)
     while not any(a.state.is_on_map_state() for a in rail.agents):  # depart
         obs, *_ = env.step({aid: 2 for aid in obs})
     train = next(a.handle for a in rail.agents if a.state.is_on_map_state())
     for waited in (1, 2, 3):  # the train stops; the others keep going
         obs, *_ = env.step({aid: 4 if aid == str(train) else 2 for aid in obs})
-        np.testing.assert_allclose(obs[str(train)][-len(FEATURES):], expected(train, waited), atol=1e-6)
+        np.testing.assert_allclose(obs[str(train)][-len(FEATURES) :], expected(train, waited), atol=1e-6)
     obs, *_ = env.step({aid: 2 for aid in obs})
     assert env._features.waited[train] == 0  # moving again
 
@@ -181,7 +190,9 @@ def test_rewards_of_skipped_steps_reach_the_next_emitted_reward():
 def test_shaped_reward_pays_arrivals_and_penalises_late_trains():
     env = FlatlandEnv({"reward": "shaped"})
     returns = {}
-    random_episode(env, seed=0, on_step=lambda o, r, *_: [returns.__setitem__(a, returns.get(a, 0) + v) for a, v in r.items()])
+    random_episode(
+        env, seed=0, on_step=lambda o, r, *_: [returns.__setitem__(a, returns.get(a, 0) + v) for a, v in r.items()]
+    )
     arrived = {str(h) for h, a in enumerate(env.rail_env.agents) if a.state == TrainState.DONE}
     for aid, ret in returns.items():
         assert ret == (1.0 if aid in arrived else pytest.approx(-1.0 - (1.0 if int(aid) in env._deadlocked else 0.0)))
@@ -217,14 +228,17 @@ def test_malfunctions_are_reproducible():
     assert malfunctions(FlatlandEnv(config)) == first
 
 
-@pytest.mark.parametrize("env_config, named", [
-    ({"preset": "huge_v9"}, ["huge_v9", "small_v0", "medium_v0"]),
-    ({"tree_dept": 3}, ["tree_dept", "tree_depth"]),
-    ({"reward": "dense"}, ["dense", "shaped"]),
-    ({"agent_features": "yes"}, ["agent_features", "'yes'"]),
-    ({"timetable": "flatland1"}, ["timetable", "flatland1", "flatland2", "flatland3"]),
-    ({"tree_depth": True}, ["tree_depth", "True"]),
-])
+@pytest.mark.parametrize(
+    "env_config, named",
+    [
+        ({"preset": "huge_v9"}, ["huge_v9", "small_v0", "medium_v0"]),
+        ({"tree_dept": 3}, ["tree_dept", "tree_depth"]),
+        ({"reward": "dense"}, ["dense", "shaped"]),
+        ({"agent_features": "yes"}, ["agent_features", "'yes'"]),
+        ({"timetable": "flatland1"}, ["timetable", "flatland1", "flatland2", "flatland3"]),
+        ({"tree_depth": True}, ["tree_depth", "True"]),
+    ],
+)
 def test_bad_config_names_the_culprit_and_the_valid_choices(env_config, named):
     with pytest.raises(ConfigError) as error:
         FlatlandEnv(env_config)

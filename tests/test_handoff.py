@@ -49,7 +49,9 @@ phase2:
 
 
 def train(*args):
-    return subprocess.run([sys.executable, str(ROOT / "train_imitate.py"), *args], capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train_imitate.py"), *args], capture_output=True, text=True, timeout=900
+    )
 
 
 def module_state(checkpoint, module_id="default_policy"):
@@ -91,11 +93,17 @@ def test_phase2_starts_from_the_chosen_phase1_checkpoint(runs):
         ("/no/such/checkpoint", MODEL, "'/no/such/checkpoint' does not exist"),
         ("/tmp", MODEL, "'/tmp' is not an RLlib checkpoint with module weights"),
         ("{experiment: phase1, metric: no/such/metric}", MODEL, "'no/such/metric' is not in the results"),
-        ("{experiment: phase1, metric: evaluation/env_runners/episode_return_mean}", MODEL,
-         "was never reported by PPO_CartPole-v1_"),
+        (
+            "{experiment: phase1, metric: evaluation/env_runners/episode_return_mean}",
+            MODEL,
+            "was never reported by PPO_CartPole-v1_",
+        ),
         ("{experiment: phase1, metric: env_runners/episode_return_mean, trial: {lr: 0.5}}", MODEL, "no trial of"),
-        ("{experiment: phase1, metric: env_runners/episode_return_mean}", "model_config: {fcnet_hiddens: [32]}",
-         "does not fit module 'default_policy' of PPO"),
+        (
+            "{experiment: phase1, metric: env_runners/episode_return_mean}",
+            "model_config: {fcnet_hiddens: [32]}",
+            "does not fit module 'default_policy' of PPO",
+        ),
     ],
 )
 def test_bad_restore_from_fails_before_phase2_trains(runs, restore_from, model, expected, capsys, ray_session):
@@ -116,8 +124,11 @@ def test_phase2_from_a_phase1_that_never_evaluated_starts_from_its_last_checkpoi
     (tmp / "unevaluated.yaml").write_text(phase2(spec).replace("phase2:", "from-unevaluated:"))
     proc = train("-f", str(tmp / "unevaluated.yaml"), "--output-dir", str(tmp / "out"), "--eval-episodes", "1")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert re.search(r"warning: PPO_CartPole-v1_\S+ never reported 'evaluation/env_runners/episode_return_mean' "
-                     r"\(no evaluation ran\): starting from its last checkpoint", proc.stdout), proc.stdout[-3000:]
+    assert re.search(
+        r"warning: PPO_CartPole-v1_\S+ never reported 'evaluation/env_runners/episode_return_mean' "
+        r"\(no evaluation ran\): starting from its last checkpoint",
+        proc.stdout,
+    ), proc.stdout[-3000:]
     chosen = Path(re.search(r"Starting from \S+ checkpoint (\S+)", proc.stdout).group(1))
     assert '"lr": 0.0005' in (chosen.parent / "params.json").read_text()
     assert chosen == max(chosen.parent.glob("checkpoint_*"))
@@ -170,8 +181,13 @@ def bc_to_ppo(tmp_path, capsys, env, restore_from, module_id, input, extra=""):
 def test_bc_then_ppo_on_cartpole(ray_session, tmp_path, capsys):
     metric = "evaluation/env_runners/episode_return_mean"
     chosen, shown, bc, other, ppo = bc_to_ppo(
-        tmp_path, capsys, "CartPole-v1", f"{{experiment: bc, metric: {metric}, mode: max}}",
-        "default_policy", ROOT / "saved_experiences/cartpole")
+        tmp_path,
+        capsys,
+        "CartPole-v1",
+        f"{{experiment: bc, metric: {metric}, mode: max}}",
+        "default_policy",
+        ROOT / "saved_experiences/cartpole",
+    )
     rows = [json.loads(line) for line in (chosen.parent / "result.json").read_text().splitlines()]
     returns = [row["evaluation"]["env_runners"]["episode_return_mean"] for row in rows]
     # checkpoint_00000k was written after iteration k + 1: the printed one has the best return.
@@ -185,8 +201,8 @@ def test_bc_then_ppo_on_flatland(ray_session, tmp_path, capsys):
     # One file of the seven: reading the demonstrations is the slow part of a short Phase 1.
     data = ROOT / "saved_experiences/flatland_small_v0/episodes-00000.parquet"
     chosen, _, bc, other, ppo = bc_to_ppo(
-        tmp_path, capsys, "flatland_sparse", "{experiment: bc}", "shared", data,
-        extra="env_config: {preset: small_v0}")
+        tmp_path, capsys, "flatland_sparse", "{experiment: bc}", "shared", data, extra="env_config: {preset: small_v0}"
+    )
     assert chosen.name == "checkpoint_000001"
     assert holds(ppo, bc) and not holds(ppo, other)
 
@@ -202,13 +218,21 @@ def test_marwil_weights_in_ppo_give_the_same_policy_and_values(tmp_path):
     from rllib_il.workflow.handoff import load_checked
 
     env = gym.make("CartPole-v1")
-    marwil, ppo = (default_config(run).environment("CartPole-v1").rl_module(model_config={"fcnet_hiddens": [16]})
-                   .get_multi_rl_module_spec(env=env).build()["default_policy"] for run in ("MARWIL_IL", "PPO"))
+    marwil, ppo = (
+        default_config(run)
+        .environment("CartPole-v1")
+        .rl_module(model_config={"fcnet_hiddens": [16]})
+        .get_multi_rl_module_spec(env=env)
+        .build()["default_policy"]
+        for run in ("MARWIL_IL", "PPO")
+    )
     marwil.save_to_path(tmp_path / MODULES_DIR / "default_policy")
     ppo.set_state(load_checked(tmp_path, {"default_policy": ppo.get_state()}, "PPO")["default_policy"])
     batch = {Columns.OBS: torch.randn(8, 4)}
     for module in (marwil, ppo):
         module.eval()
-    assert torch.equal(marwil.forward_inference(batch)[Columns.ACTION_DIST_INPUTS],
-                       ppo.forward_inference(batch)[Columns.ACTION_DIST_INPUTS])
+    assert torch.equal(
+        marwil.forward_inference(batch)[Columns.ACTION_DIST_INPUTS],
+        ppo.forward_inference(batch)[Columns.ACTION_DIST_INPUTS],
+    )
     assert torch.equal(marwil.compute_values(batch), ppo.compute_values(batch))

@@ -20,8 +20,9 @@ def readme_main_file() -> str:
 
 
 def train(*args):
-    return subprocess.run([sys.executable, str(ROOT / "train_imitate.py"), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1800)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train_imitate.py"), *args], cwd=ROOT, capture_output=True, text=True, timeout=1800
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,11 @@ def main_run(tmp_path_factory):
 
 def test_main_command_ends_with_a_final_evaluation(main_run):
     out, proc = main_run
-    lines = re.findall(r"MARWIL_IL \(beta=(\d)\): (\d+\.\d) % trains arrived, return \S+ ± \S+, "
-                       r"50 episodes, seeds 10000-10049", proc.stdout)
+    lines = re.findall(
+        r"MARWIL_IL \(beta=(\d)\): (\d+\.\d) % trains arrived, return \S+ ± \S+, "
+        r"50 episodes, seeds 10000-10049",
+        proc.stdout,
+    )
     assert sorted(beta for beta, _ in lines) == ["0", "1"], proc.stdout[-3000:]
     assert all(0.0 <= float(pct) <= 100.0 for _, pct in lines)
     [exp_dir] = out.iterdir()
@@ -59,14 +63,21 @@ def test_a_second_run_into_the_same_output_dir_is_refused(main_run):
     proc = train("-f", readme_main_file(), "--output-dir", str(out))
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
-    assert line == (f"error: {exp_dir}: experiment '{exp_dir.name}' has run there before; pass --resume to "
-                    "continue it, --overwrite to replace it, or another --output-dir")
+    assert line == (
+        f"error: {exp_dir}: experiment '{exp_dir.name}' has run there before; pass --resume to "
+        "continue it, --overwrite to replace it, or another --output-dir"
+    )
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
 def evaluate(*args):
-    return subprocess.run([sys.executable, "-m", "rllib_il.cli.evaluate", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "rllib_il.cli.evaluate", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_evaluate_takes_a_trial_directory_to_its_last_checkpoint(main_run, tmp_path):

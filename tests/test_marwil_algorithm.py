@@ -27,24 +27,43 @@ def record(env, num_episodes, policy, module_id="default_policy", seed=0):
         while not done:
             action = policy(obs)
             obs, reward, terminated, truncated, info = env.step(action)
-            ep.add_env_step(obs, action, reward, info, terminated=terminated, truncated=truncated,
-                            extra_model_outputs={"action_logp": 0.0})
+            ep.add_env_step(
+                obs,
+                action,
+                reward,
+                info,
+                terminated=terminated,
+                truncated=truncated,
+                extra_model_outputs={"action_logp": 0.0},
+            )
             done = terminated or truncated
         episodes.append(ep.to_numpy())
     return episodes
 
 
 def write(path, episodes, env_id, observation_space, action_space, module_id="default_policy"):
-    metadata = {"env": env_id, "env_config": {}, "expert": "test", "seeds": [], "multi_agent": module_id != "default_policy",
-                "module_id": module_id, **dataset.spaces_metadata(observation_space, action_space)}
+    metadata = {
+        "env": env_id,
+        "env_config": {},
+        "expert": "test",
+        "seeds": [],
+        "multi_agent": module_id != "default_policy",
+        "module_id": module_id,
+        **dataset.spaces_metadata(observation_space, action_space),
+    }
     return str(dataset.write_dataset(episodes, path, metadata))
 
 
 @pytest.fixture(scope="module")
 def cartpole_data(tmp_path_factory):
     env = gym.make("CartPole-v1", max_episode_steps=100)
-    return write(tmp_path_factory.mktemp("data") / "cartpole", record(env, 10, cartpole_expert),
-                 "CartPole-v1", env.observation_space, env.action_space)
+    return write(
+        tmp_path_factory.mktemp("data") / "cartpole",
+        record(env, 10, cartpole_expert),
+        "CartPole-v1",
+        env.observation_space,
+        env.action_space,
+    )
 
 
 def cartpole_config(data, **training):
@@ -57,22 +76,28 @@ def cartpole_config(data, **training):
     )
 
 
-@pytest.mark.parametrize("beta, message", [
-    ([[0, 0.0], [100, 1.0], [50, 0.5]], "non-decreasing"),
-    ([[0, 0.0], [100, 1.5]], r"\[0, 1\]"),
-    (-0.1, r"\[0, 1\]"),
-    ([[10, 0.0], [100, 1.0]], "start at t = 0"),
-    ("high", "number or a schedule"),
-])
+@pytest.mark.parametrize(
+    "beta, message",
+    [
+        ([[0, 0.0], [100, 1.0], [50, 0.5]], "non-decreasing"),
+        ([[0, 0.0], [100, 1.5]], r"\[0, 1\]"),
+        (-0.1, r"\[0, 1\]"),
+        ([[10, 0.0], [100, 1.0]], "start at t = 0"),
+        ("high", "number or a schedule"),
+    ],
+)
 def test_bad_beta_is_a_config_error(cartpole_data, beta, message):
     with pytest.raises(ConfigError, match=message):
         cartpole_config(cartpole_data, beta=beta).prepare().validate()
 
 
-@pytest.mark.parametrize("training, message", [
-    ({"expert_fraction": 1.5}, r"expert_fraction: 1.5 must be a number in \[0, 1\]"),
-    ({"expert_fraction": "a quarter"}, "expert_fraction: 'a quarter' must be a number"),
-])
+@pytest.mark.parametrize(
+    "training, message",
+    [
+        ({"expert_fraction": 1.5}, r"expert_fraction: 1.5 must be a number in \[0, 1\]"),
+        ({"expert_fraction": "a quarter"}, "expert_fraction: 'a quarter' must be a number"),
+    ],
+)
 def test_bad_expert_fraction_is_a_config_error(cartpole_data, training, message):
     with pytest.raises(ConfigError, match=message):
         cartpole_config(cartpole_data, **training).prepare().validate()
@@ -149,7 +174,9 @@ def test_cartpole_results_schedule_and_checkpoint(ray_session, cartpole_data, tm
 
     restored = config.build_algo()
     try:
-        assert not torch.equal(next(iter(learner_weights(restored, "default_policy").values())), next(iter(trained.values())))
+        assert not torch.equal(
+            next(iter(learner_weights(restored, "default_policy").values())), next(iter(trained.values()))
+        )
         restored.restore_from_path(checkpoint)
         assert_same_weights(learner_weights(restored, "default_policy"), trained)
         assert_same_weights(trained, eval_weights(restored, "default_policy"))
@@ -172,7 +199,9 @@ def test_mixed_marwil_samples_the_env_and_mixes_at_the_set_ratio(ray_session, ca
         assert sampled == sum(r["mixing"]["num_simulation_rows_sampled"] for r in results)
         assert results[-1]["num_env_steps_sampled_lifetime"] == sampled  # what --stop-timesteps stops on
         assert results[-1]["env_runners"]["num_episodes_lifetime"] > 0
-        runner_weights = algo.env_runner_group.foreach_env_runner(lambda r: r.module.state_dict(), local_env_runner=False)[0]
+        runner_weights = algo.env_runner_group.foreach_env_runner(
+            lambda r: r.module.state_dict(), local_env_runner=False
+        )[0]
         assert_same_weights(learner_weights(algo, "default_policy"), runner_weights)
     finally:
         algo.stop()
@@ -187,14 +216,27 @@ def flatland_data(tmp_path_factory):
     rng = np.random.default_rng(0)
     episodes = []
     for agent in range(4):  # synthetic per-agent episodes: only the module plumbing is tested here
-        ep = SingleAgentEpisode(observation_space=obs_space, action_space=act_space, agent_id=str(agent),
-                                module_id=SHARED_MODULE_ID)
+        ep = SingleAgentEpisode(
+            observation_space=obs_space, action_space=act_space, agent_id=str(agent), module_id=SHARED_MODULE_ID
+        )
         ep.add_env_reset(obs_space.sample())
         for t in range(20):
-            ep.add_env_step(obs_space.sample(), int(rng.integers(5)), 0.0, terminated=t == 19,
-                            extra_model_outputs={"action_logp": 0.0})
+            ep.add_env_step(
+                obs_space.sample(),
+                int(rng.integers(5)),
+                0.0,
+                terminated=t == 19,
+                extra_model_outputs={"action_logp": 0.0},
+            )
         episodes.append(ep.to_numpy())
-    return write(tmp_path_factory.mktemp("data") / "flatland", episodes, "flatland_sparse", obs_space, act_space, SHARED_MODULE_ID)
+    return write(
+        tmp_path_factory.mktemp("data") / "flatland",
+        episodes,
+        "flatland_sparse",
+        obs_space,
+        act_space,
+        SHARED_MODULE_ID,
+    )
 
 
 def flatland_config(data):
@@ -212,7 +254,9 @@ def flatland_config(data):
 def test_flatland_dataset_recorded_with_other_observation_settings_is_refused(flatland_data):
     """Same spaces, different meaning: the dataset's distances were divided by radius 10 (the default), not 2."""
     config = flatland_config(flatland_data).environment(env_config={"preset": "small_v0", "observation_radius": 2})
-    with pytest.raises(ConfigError, match="recorded with env_config observation_radius=10, the env has observation_radius=2"):
+    with pytest.raises(
+        ConfigError, match="recorded with env_config observation_radius=10, the env has observation_radius=2"
+    ):
         config.prepare().validate()
 
 
@@ -260,7 +304,14 @@ def test_flatland_shared_module_trains_and_drives_every_agent(ray_session, flatl
         rows, runners = result["mixing"]["num_simulation_rows_sampled"], result["env_runners"]
         # More rows than env steps: every agent's actions are rows. RLlib also counts a train's arrival
         # (an observation without an action) as an agent step, hence <=.
-        assert runners["num_env_steps_sampled_lifetime"] < rows <= sum(runners["num_agent_steps_sampled_lifetime"].values())
-        assert_same_weights(learner_weights(algo, SHARED_MODULE_ID), algo.env_runner_group.local_env_runner.module[SHARED_MODULE_ID].state_dict())
+        assert (
+            runners["num_env_steps_sampled_lifetime"]
+            < rows
+            <= sum(runners["num_agent_steps_sampled_lifetime"].values())
+        )
+        assert_same_weights(
+            learner_weights(algo, SHARED_MODULE_ID),
+            algo.env_runner_group.local_env_runner.module[SHARED_MODULE_ID].state_dict(),
+        )
     finally:
         algo.stop()

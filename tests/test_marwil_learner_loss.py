@@ -98,8 +98,14 @@ def learner_loss(learner, batch):
     )
     logged = {
         key: float(np.asarray(learner.metrics.peek((module_id, key))).squeeze())
-        for key in (POLICY_LOSS_KEY, VF_LOSS_KEY, LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY, "mean_weight",
-                    ENTROPY_KEY, LEARNER_RESULTS_ACTION_ACCURACY_KEY)
+        for key in (
+            POLICY_LOSS_KEY,
+            VF_LOSS_KEY,
+            LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY,
+            "mean_weight",
+            ENTROPY_KEY,
+            LEARNER_RESULTS_ACTION_ACCURACY_KEY,
+        )
     }
     return float(loss.detach()), logged
 
@@ -120,8 +126,12 @@ def test_marwil_learner_loss_matches_numpy_over_two_batches():
         batch = make_batch(seed)
         logits, values = module_outputs(learner, batch)
         expected = numpy_marwil(
-            logits, values, batch[Columns.ACTIONS].numpy(), batch[Columns.VALUE_TARGETS].numpy().astype(np.float64),
-            beta, c2,
+            logits,
+            values,
+            batch[Columns.ACTIONS].numpy(),
+            batch[Columns.VALUE_TARGETS].numpy().astype(np.float64),
+            beta,
+            c2,
         )
         total, logged = learner_loss(learner, batch)
         assert_matches(total, logged, expected)
@@ -143,8 +153,12 @@ def test_marwil_learner_uses_scheduled_beta():
     batch = make_batch(3)
     logits, values = module_outputs(learner, batch)
     expected = numpy_marwil(
-        logits, values, batch[Columns.ACTIONS].numpy(), batch[Columns.VALUE_TARGETS].numpy().astype(np.float64),
-        0.6, C2_START,
+        logits,
+        values,
+        batch[Columns.ACTIONS].numpy(),
+        batch[Columns.VALUE_TARGETS].numpy().astype(np.float64),
+        0.6,
+        C2_START,
     )
     total, logged = learner_loss(learner, batch)
     assert_matches(total, logged, expected)
@@ -163,5 +177,6 @@ def test_marwil_learner_with_beta_zero_is_behaviour_cloning():
     np.testing.assert_allclose(float(loss.detach()), -np.mean(log_probs[np.arange(len(actions)), actions]), rtol=RTOL)
     with pytest.raises(KeyError):
         learner.metrics.peek((DEFAULT_MODULE_ID, VF_LOSS_KEY))
-    np.testing.assert_allclose(float(learner.moving_avg_sqd_adv_norms_per_module[DEFAULT_MODULE_ID].squeeze()),
-                               C2_START)
+    np.testing.assert_allclose(
+        float(learner.moving_avg_sqd_adv_norms_per_module[DEFAULT_MODULE_ID].squeeze()), C2_START
+    )

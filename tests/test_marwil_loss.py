@@ -41,8 +41,13 @@ def hand_made_episodes():
         ep.add_env_reset(np.array([first_obs, 0.0], np.float32))
         for t, (a, r) in enumerate(zip(actions, rewards)):
             extra = {"action_logp": logp[t], "return_to_go": 12345.0} if logp else {}
-            ep.add_env_step(np.array([first_obs + t + 1, 0.0], np.float32), a, r,
-                            terminated=t == len(actions) - 1, extra_model_outputs=extra)
+            ep.add_env_step(
+                np.array([first_obs + t + 1, 0.0], np.float32),
+                a,
+                r,
+                terminated=t == len(actions) - 1,
+                extra_model_outputs=extra,
+            )
         return ep.to_numpy()
 
     return [episode(0, [0, 1, 0], [1.0, 2.0, 3.0]), episode(100, [1, 1], [10.0, -1.0], logp=[-0.5, -0.25])]

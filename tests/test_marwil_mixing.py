@@ -16,7 +16,10 @@ def test_expert_rows_per_minibatch_follow_the_shared_rounding():
 
 def test_every_minibatch_holds_its_expert_block_then_its_simulation_block():
     # 3 minibatches of 4 rows with 1, 2, 1 expert rows; expert rows are negative, simulation rows positive.
-    expert = {"obs": -np.arange(1, 5, dtype=np.float32)[:, None].repeat(2, axis=1), "actions": np.array([10, 11, 12, 13])}
+    expert = {
+        "obs": -np.arange(1, 5, dtype=np.float32)[:, None].repeat(2, axis=1),
+        "actions": np.array([10, 11, 12, 13]),
+    }
     simulation = {"obs": np.arange(1, 9, dtype=np.float32)[:, None].repeat(2, axis=1), "actions": np.arange(20, 28)}
     mixed = mix_minibatches(expert, simulation, [1, 2, 1], minibatch_size=4)
     assert mixed["actions"].tolist() == [10, 20, 21, 22, 11, 12, 23, 24, 13, 25, 26, 27]

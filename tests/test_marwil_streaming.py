@@ -26,12 +26,22 @@ def two_datasets(tmp_path_factory):
     env = gym.make("CartPole-v1", max_episode_steps=15)
     root = tmp_path_factory.mktemp("data")
     hand = dataset.build_episode(
-        [[0.0, 100.0 + t, 0.0, 0.0] for t in range(4)], [0, 1, 0], HAND_REWARDS, [0.0] * 3, True,
-        env.observation_space, env.action_space,
+        [[0.0, 100.0 + t, 0.0, 0.0] for t in range(4)],
+        [0, 1, 0],
+        HAND_REWARDS,
+        [0.0] * 3,
+        True,
+        env.observation_space,
+        env.action_space,
     )
     first = write(root / "a", record(env, 40, cartpole_expert), "CartPole-v1", env.observation_space, env.action_space)
-    second = write(root / "b", record(env, 5, cartpole_expert, seed=100) + [hand], "CartPole-v1",
-                   env.observation_space, env.action_space)
+    second = write(
+        root / "b",
+        record(env, 5, cartpole_expert, seed=100) + [hand],
+        "CartPole-v1",
+        env.observation_space,
+        env.action_space,
+    )
     return [first, second]
 
 
@@ -73,7 +83,9 @@ def test_one_streamed_epoch_holds_exactly_the_in_memory_train_rows(both):
 
 def test_streamed_validation_is_the_in_memory_split_and_never_trained(both):
     memory, stream = both
-    assert stream.validation.lengths.tolist() == memory.validation.lengths.tolist() and len(stream.validation.lengths) == 9
+    assert (
+        stream.validation.lengths.tolist() == memory.validation.lengths.tolist() and len(stream.validation.lengths) == 9
+    )
     for key, column in memory.validation.validation_batch().items():
         np.testing.assert_array_equal(stream.validation.validation_batch()[key], column)
     train, validation = rows(stream.sample(len(memory.train))), rows(stream.validation.batch(slice(None)))
@@ -91,12 +103,15 @@ def test_streamed_max_episodes_spans_files_like_in_memory(ray_session, two_datas
         stream.stop()
 
 
-@pytest.mark.parametrize("setting, available, expected", [
-    ("auto", 10**12, InMemoryOfflineData),
-    ("auto", 1000, StreamingOfflineData),  # decided from parquet footers: nothing is loaded
-    (True, 1000, InMemoryOfflineData),
-    (False, 10**12, StreamingOfflineData),
-])
+@pytest.mark.parametrize(
+    "setting, available, expected",
+    [
+        ("auto", 10**12, InMemoryOfflineData),
+        ("auto", 1000, StreamingOfflineData),  # decided from parquet footers: nothing is loaded
+        (True, 1000, InMemoryOfflineData),
+        (False, 10**12, StreamingOfflineData),
+    ],
+)
 def test_data_in_memory_picks_the_offline_data_class(two_datasets, monkeypatch, setting, available, expected):
     monkeypatch.setattr(streaming_data, "available_memory", lambda: available)
     config = data_config(two_datasets, data_in_memory=setting).prepare()

@@ -22,7 +22,9 @@ def make_episode(source, index, length, terminated=True, reward=1.0):
     episode.add_env_reset(np.array([source, 0, index], np.float32))
     for t in range(length):
         episode.add_env_step(
-            np.array([source, t + 1, index], np.float32), t % 3, reward * (t + 1),
+            np.array([source, t + 1, index], np.float32),
+            t % 3,
+            reward * (t + 1),
             terminated=terminated and t == length - 1,
         )
     episode.id_ = f"{'expert' if source else 'sim'}-{index}"
@@ -32,11 +34,16 @@ def make_episode(source, index, length, terminated=True, reward=1.0):
 def mixed(expert, fraction=0.25, margin_top_fraction=1.0, capacity=1000, alpha=1.0, seed=0):
     """Simulation (primary) + demonstrations (secondary) as DQfD builds them."""
     margin = top_return_mask([e.get_return() for e in expert], margin_top_fraction)
-    simulation = NStepPrioritizedEpisodeBuffer(capacity, columns={IS_EXPERT: 0.0, MARGIN_MASK: 0.0}, alpha=alpha,
-                                               seed=seed)
+    simulation = NStepPrioritizedEpisodeBuffer(
+        capacity, columns={IS_EXPERT: 0.0, MARGIN_MASK: 0.0}, alpha=alpha, seed=seed
+    )
     demonstrations = NStepPrioritizedEpisodeBuffer(
-        sum(len(e) for e in expert), priority_bonus=1.0, columns={IS_EXPERT: 1.0},
-        episode_columns={MARGIN_MASK: {e.id_: float(m) for e, m in zip(expert, margin)}}, alpha=alpha, seed=seed + 1,
+        sum(len(e) for e in expert),
+        priority_bonus=1.0,
+        columns={IS_EXPERT: 1.0},
+        episode_columns={MARGIN_MASK: {e.id_: float(m) for e, m in zip(expert, margin)}},
+        alpha=alpha,
+        seed=seed + 1,
     )
     demonstrations.add(expert)
     return MixedEpisodeReplayBuffer(simulation, demonstrations, fraction)
@@ -157,8 +164,10 @@ def test_fraction_schedule_is_piecewise_linear_over_iterations():
     assert ExpertFraction(0.3).at(1000) == pytest.approx(0.3)
 
 
-@pytest.mark.parametrize("bad", [1.5, -0.1, "0.2", True, [], [[1, 0.5]], [[0, 0.5], [5]], [[0, 0.5], [3, 2.0]],
-                                 [[0, 1.0], [10, 0.5], [5, 0.2]]])
+@pytest.mark.parametrize(
+    "bad",
+    [1.5, -0.1, "0.2", True, [], [[1, 0.5]], [[0, 0.5], [5]], [[0, 0.5], [3, 2.0]], [[0, 1.0], [10, 0.5], [5, 0.2]]],
+)
 def test_bad_fractions_are_refused(bad):
     with pytest.raises(ConfigError, match="expert_fraction"):
         check_fraction(bad)

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pandas as pd
 
 from rllib_il.cli.plot import main
-from rllib_il.workflow.results import last_values, load_results, run_label
 from rllib_il.workflow.plots import curve
+from rllib_il.workflow.results import last_values, load_results, run_label
 from rllib_il.workflow.summary import headline, summarize
 
 
@@ -63,12 +63,20 @@ def test_lines_are_labelled_by_experiment_and_grid_params():
 def test_the_summary_shows_the_last_evaluation_not_the_last_iterations_nan(tmp_path, capsys):
     """A run of 112 iterations evaluating every 10 ends on an iteration without evaluation metrics
     (RLlib reports NaN or nothing there); the end-of-run table showed "nan %" before `last_values`."""
-    rows = [{"training_iteration": 1, "env_runners": {"episode_return_mean": -9.0}},
-            {"training_iteration": 2, "env_runners": {"episode_return_mean": -8.0},
-             "evaluation": {"env_runners": {"percentage_complete": 0.6, "episode_return_mean": -5.0}}},
-            {"training_iteration": 3, "env_runners": {"episode_return_mean": -7.0},
-             "evaluation": {"env_runners": {"percentage_complete": float("nan"), "episode_return_mean": float("nan")}}},
-            {"training_iteration": 4, "env_runners": {"episode_return_mean": -6.0}}]
+    rows = [
+        {"training_iteration": 1, "env_runners": {"episode_return_mean": -9.0}},
+        {
+            "training_iteration": 2,
+            "env_runners": {"episode_return_mean": -8.0},
+            "evaluation": {"env_runners": {"percentage_complete": 0.6, "episode_return_mean": -5.0}},
+        },
+        {
+            "training_iteration": 3,
+            "env_runners": {"episode_return_mean": -7.0},
+            "evaluation": {"env_runners": {"percentage_complete": float("nan"), "episode_return_mean": float("nan")}},
+        },
+        {"training_iteration": 4, "env_runners": {"episode_return_mean": -6.0}},
+    ]
     trial_dir = tmp_path / "exp" / "trial_a"
     trial_dir.mkdir(parents=True)
     (trial_dir / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
@@ -77,8 +85,9 @@ def test_the_summary_shows_the_last_evaluation_not_the_last_iterations_nan(tmp_p
     assert headline({"env_runners/episode_return_mean": "null"}) == {}
 
     exp = SimpleNamespace(name="exp", trials=[{"params": {}}])
-    result = SimpleNamespace(path=str(trial_dir), metrics={**rows[-1], "trial_id": "a"}, error=None,
-                             checkpoint=None, config={})
+    result = SimpleNamespace(
+        path=str(trial_dir), metrics={**rows[-1], "trial_id": "a"}, error=None, checkpoint=None, config={}
+    )
     assert summarize(exp, [result], tmp_path)
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│ a "))
     assert [cell.strip() for cell in row.split("│")[3:6]] == ["4", "-5.00", "60.0 %"]
@@ -94,7 +103,10 @@ def test_one_point_per_evaluation(tmp_path):
     for i, (value, ran) in enumerate([(None, False), (10.0, True), (10.0, False), (30.0, True), (30.0, False)]):
         row = {"training_iteration": i + 1}
         if value is not None:
-            row["evaluation"] = {"env_runners": {"episode_return_mean": value}, **({"num_healthy_workers": 0} if ran else {})}
+            row["evaluation"] = {
+                "env_runners": {"episode_return_mean": value},
+                **({"num_healthy_workers": 0} if ran else {}),
+            }
         rows.append(row)
     (trial / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
     frame = load_results(trial)

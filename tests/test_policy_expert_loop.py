@@ -38,8 +38,21 @@ def test_ppo_checkpoint_as_expert_then_bc_then_evaluate(tmp_path):
     [ppo_checkpoint] = out.glob("cartpole-ppo/PPO_*/checkpoint_*")
 
     demos = tmp_path / "cartpole_ppo_demos"
-    cli("-m", "rllib_il.cli.record", "--env", "CartPole-v1", "--expert", "checkpoint", "--checkpoint", ppo_checkpoint,
-        "--episodes", "3", "--out", demos, "--no-progress")
+    cli(
+        "-m",
+        "rllib_il.cli.record",
+        "--env",
+        "CartPole-v1",
+        "--expert",
+        "checkpoint",
+        "--checkpoint",
+        ppo_checkpoint,
+        "--episodes",
+        "3",
+        "--out",
+        demos,
+        "--no-progress",
+    )
     metadata = json.loads((demos / "metadata.json").read_text())
     assert metadata["expert"] == "checkpoint" and metadata["statistics"]["episodes"] == 3
 
@@ -48,7 +61,16 @@ def test_ppo_checkpoint_as_expert_then_bc_then_evaluate(tmp_path):
     cli("train_imitate.py", "-f", bc_file, "--output-dir", out)
     [bc_checkpoint] = out.glob("cartpole-bc-from-ppo/MARWIL_IL_*/checkpoint_*")
 
-    cli("-m", "rllib_il.cli.evaluate", "--checkpoint", bc_checkpoint, "--episodes", "3", "--json", tmp_path / "eval.json")
+    cli(
+        "-m",
+        "rllib_il.cli.evaluate",
+        "--checkpoint",
+        bc_checkpoint,
+        "--episodes",
+        "3",
+        "--json",
+        tmp_path / "eval.json",
+    )
     evaluation = json.loads((tmp_path / "eval.json").read_text())
     assert evaluation["env"] == "CartPole-v1" and evaluation["episodes"] == 3
     assert evaluation["return_min"] <= evaluation["return_mean"] <= evaluation["return_max"]

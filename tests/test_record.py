@@ -24,11 +24,22 @@ def cartpole_data(tmp_path_factory):
 
 def test_cartpole_recording_statistics_and_layout(cartpole_data):
     out, summary = cartpole_data
-    assert summary == {"episodes": 4, "steps": 2000, "return_mean": 500.0, "return_std": 0.0,
-                       "return_min": 500.0, "return_max": 500.0}
+    assert summary == {
+        "episodes": 4,
+        "steps": 2000,
+        "return_mean": 500.0,
+        "return_std": 0.0,
+        "return_min": 500.0,
+        "return_max": 500.0,
+    }
     meta = read_metadata(out)
     assert meta["seeds"] == [10, 11, 12, 13] and meta["num_episodes"] == 4 and meta["num_steps"] == 2000
-    assert (meta["env"], meta["expert"], meta["multi_agent"], meta["module_id"]) == ("CartPole-v1", "cartpole", False, None)
+    assert (meta["env"], meta["expert"], meta["multi_agent"], meta["module_id"]) == (
+        "CartPole-v1",
+        "cartpole",
+        False,
+        None,
+    )
     assert meta["statistics"] == summary and "observation_config" not in meta and "reward_config" not in meta
     episodes = read_episodes(out)
     assert all(len(e) == 500 and e.is_truncated and not e.is_terminated for e in episodes)
@@ -41,16 +52,29 @@ def test_cartpole_recording_statistics_and_layout(cartpole_data):
 
 
 def test_flatland_recording_stores_one_episode_per_agent(tmp_path, caplog):
-    summary = record_dataset("flatland_sparse", "flatland_planner", 2, tmp_path / "fl",
-                             env_config={"preset": "small_v0", "reward": "shaped"}, progress=False)
+    summary = record_dataset(
+        "flatland_sparse",
+        "flatland_planner",
+        2,
+        tmp_path / "fl",
+        env_config={"preset": "small_v0", "reward": "shaped"},
+        progress=False,
+    )
     meta = read_metadata(tmp_path / "fl")
     episodes = read_episodes(tmp_path / "fl")
     assert meta["multi_agent"] and meta["module_id"] == "shared" and meta["num_env_episodes"] == 2
-    assert meta["observation_config"] == {"tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False}
+    assert meta["observation_config"] == {
+        "tree_depth": 2,
+        "predictor_depth": 30,
+        "observation_radius": 10,
+        "agent_features": False,
+    }
     assert meta["reward_config"] == {"reward": "shaped", "timetable": "flatland3"}
     assert meta["dynamics_config"]["number_of_agents"] == 5 and meta["dynamics_config"]["malfunction_rate"] == 0.0
     # The stored settings (JSON: speed_ratio_map's float keys became strings) match the env they came from.
-    check_recorded_settings({"fl": meta}, "flatland_sparse", {"preset": "small_v0", "reward": "shaped"}, "t", rewards=True)
+    check_recorded_settings(
+        {"fl": meta}, "flatland_sparse", {"preset": "small_v0", "reward": "shaped"}, "t", rewards=True
+    )
     assert "dynamics" not in caplog.text
     check_spaces(meta, *agent_spaces(make_env("flatland_sparse", {"preset": "small_v0"})), where="test")
     assert len({e.multi_agent_episode_id for e in episodes}) == 2
@@ -81,13 +105,16 @@ def test_parallel_workers_record_the_same_episodes(ray_session):
         np.testing.assert_array_equal(a.get_observations(), b.get_observations())
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--env", "NoSuchEnv-v0", "--expert", "random"], "NoSuchEnv-v0"),
-    (["--env", "CartPole-v1", "--expert", "nope"], "expert 'nope' is unknown"),
-    (["--env", "CartPole-v1", "--expert", "cartpole", "--env-config", "{bad"], "--env-config"),
-    (["--env", "CartPole-v1", "--expert", "checkpoint", "--checkpoint", "/nonexistent"], "not an RLlib"),
-    (["--env", "flatland_sparse", "--env-config", "no_such_preset", "--expert", "random"], "no_such_preset"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--env", "NoSuchEnv-v0", "--expert", "random"], "NoSuchEnv-v0"),
+        (["--env", "CartPole-v1", "--expert", "nope"], "expert 'nope' is unknown"),
+        (["--env", "CartPole-v1", "--expert", "cartpole", "--env-config", "{bad"], "--env-config"),
+        (["--env", "CartPole-v1", "--expert", "checkpoint", "--checkpoint", "/nonexistent"], "not an RLlib"),
+        (["--env", "flatland_sparse", "--env-config", "no_such_preset", "--expert", "random"], "no_such_preset"),
+    ],
+)
 def test_cli_errors_exit_2_without_output(tmp_path, capsys, argv, message):
     assert main(argv + ["--episodes", "1", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
@@ -101,7 +128,10 @@ def test_cli_refuses_to_overwrite_and_unwritable_output(cartpole_data, tmp_path,
     assert main(["--env", "CartPole-v1", "--expert", "random", "--episodes", "1", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err and (out / "metadata.json").read_text() == before
     (tmp_path / "file").write_text("")
-    assert main(["--env", "CartPole-v1", "--expert", "random", "--episodes", "1", "--out", str(tmp_path / "file" / "x")]) == 2
+    assert (
+        main(["--env", "CartPole-v1", "--expert", "random", "--episodes", "1", "--out", str(tmp_path / "file" / "x")])
+        == 2
+    )
     assert "cannot create the output directory" in capsys.readouterr().err
 
 
@@ -140,12 +170,27 @@ def test_killed_recorder_leaves_no_dataset_and_a_rerun_completes_it(tmp_path):
 
     (tmp_path / "gated.py").write_text(GATED_EXPERT)
     gate, holding = tmp_path / "gate", tmp_path / "holding"
-    env = {**os.environ, "RECORD_GATE": str(gate),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "RECORD_GATE": str(gate),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+    }
     out = tmp_path / "data" / "cartpole"
     out.parent.mkdir()
-    argv = [sys.executable, "-m", "rllib_il.cli.record", "--env", "CartPole-v1", "--expert", "gated:GatedCartPole",
-            "--episodes", "300", "--out", str(out), "--no-progress"]
+    argv = [
+        sys.executable,
+        "-m",
+        "rllib_il.cli.record",
+        "--env",
+        "CartPole-v1",
+        "--expert",
+        "gated:GatedCartPole",
+        "--episodes",
+        "300",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 600  # a bound for a broken recorder, not a race: it waits for the gate
@@ -205,11 +250,17 @@ def test_plain_rllib_bc_trains_on_a_recording(cartpole_data, ray_session, tmp_pa
     assert len(files) == 4
     config = (
         BCConfig()
-        .environment(observation_space=gym_space_from_dict(meta["observation_space"]),
-                     action_space=gym_space_from_dict(meta["action_space"]))
-        .offline_data(input_=files, input_read_episodes=True, input_read_batch_size=2,
-                      dataset_num_iters_per_learner=1,
-                      map_batches_kwargs={"concurrency": 1})  # 2 CPUs: 2 pre-learner actors starve the reader
+        .environment(
+            observation_space=gym_space_from_dict(meta["observation_space"]),
+            action_space=gym_space_from_dict(meta["action_space"]),
+        )
+        .offline_data(
+            input_=files,
+            input_read_episodes=True,
+            input_read_batch_size=2,
+            dataset_num_iters_per_learner=1,
+            map_batches_kwargs={"concurrency": 1},
+        )  # 2 CPUs: 2 pre-learner actors starve the reader
         .training(train_batch_size_per_learner=256, lr=1e-3)
     )
     algo = config.build_algo()

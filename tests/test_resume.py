@@ -61,13 +61,17 @@ def test_resume_after_killed_driver(tmp_path):
     exp_file.write_text(EXPERIMENT)
     (tmp_path / "resume_gate.py").write_text(GATE_CALLBACK)
     gate = tmp_path / "gate"
-    env = {**os.environ, "RESUME_GATE": str(gate),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "RESUME_GATE": str(gate),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+    }
     out = tmp_path / "out"
     cmd = [sys.executable, str(ROOT / "train_imitate.py"), "-f", str(exp_file), "--output-dir", str(out)]
     # Own process group: the local Ray's GCS and raylet die with the driver, as after a crash.
-    driver = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    driver = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.time() + 600  # a bound for a broken run, not a race: the run waits for the gate
         # Held at iteration 3, the run cannot finish; wait until the driver has logged 1 and 2.

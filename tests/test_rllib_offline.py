@@ -23,8 +23,10 @@ def write(tmp_path, run="BC", input_=f"{ROOT}/saved_experiences/cartpole", extra
     """An experiment file; RLlib's offline configs validate only with an evaluation (or explicit
     spaces) and `dataset_num_iters_per_learner`."""
     path = tmp_path / "exp.yaml"
-    path.write_text(f"exp:\n  run: {run}\n  env: CartPole-v1\n  config:\n    input: {input_}\n"
-                    f"    evaluation_interval: 1\n    dataset_num_iters_per_learner: 1\n{extra}")
+    path.write_text(
+        f"exp:\n  run: {run}\n  env: CartPole-v1\n  config:\n    input: {input_}\n"
+        f"    evaluation_interval: 1\n    dataset_num_iters_per_learner: 1\n{extra}"
+    )
     return str(path)
 
 
@@ -69,10 +71,13 @@ def test_one_bc_trial_leaves_ray_data_a_cpu(tmp_path, two_cpus):
     check_ray_data_cpus(exp, param_space(exp), max_concurrent_trials=1)
 
 
-@pytest.mark.parametrize("extra,flags", [
-    ("    map_batches_kwargs: {concurrency: 1, num_cpus: 1}\n", []),  # the trial's CPU + the actor's: none left
-    ("", ["--seeds", "0", "1", "--max-concurrent-trials", "2"]),     # two trials hold both CPUs
-])
+@pytest.mark.parametrize(
+    "extra,flags",
+    [
+        ("    map_batches_kwargs: {concurrency: 1, num_cpus: 1}\n", []),  # the trial's CPU + the actor's: none left
+        ("", ["--seeds", "0", "1", "--max-concurrent-trials", "2"]),  # two trials hold both CPUs
+    ],
+)
 def test_no_cpu_left_for_ray_data_exits_2_before_tune(tmp_path, capsys, monkeypatch, two_cpus, extra, flags):
     def no_tune(*args, **kwargs):
         raise AssertionError("Tune started")
@@ -95,9 +100,21 @@ def test_rllib_bc_trains_10_iterations_through_train_imitate_on_2_cpus(tmp_path)
     BC reads the episode dataset through Ray Data beside the trial, evaluates, checkpoints."""
     out = tmp_path / "results"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "train_imitate.py"), "-f", str(BC_FILE), "--stop-iters", "10", "--output-dir", str(out)],
-        cwd=ROOT, env={**os.environ, "RAY_OVERRIDE_RESOURCES": '{"CPU": 2}'},
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            str(ROOT / "train_imitate.py"),
+            "-f",
+            str(BC_FILE),
+            "--stop-iters",
+            "10",
+            "--output-dir",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "RAY_OVERRIDE_RESOURCES": '{"CPU": 2}'},
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     [trial] = (out / "cartpole-rllib-bc").glob("BC_*")

@@ -63,15 +63,28 @@ mine-ppo:
 
 def run(tmp_path, *argv):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, *map(str, argv)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [sys.executable, *map(str, argv)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def test_record_with_my_expert_then_behaviour_cloning(tmp_path):
     """The docs' steps: write myexpert.py, record 5 episodes with it, clone it with MARWIL_IL beta 0."""
     (tmp_path / "myexpert.py").write_text(docs_expert())
-    rec = run(tmp_path, "-m", "rllib_il.cli.record", "--env", "CartPole-v1", "--expert", "myexpert:MyExpert",
-              "--episodes", 5, "--out", "data/mine", "--no-progress")
+    rec = run(
+        tmp_path,
+        "-m",
+        "rllib_il.cli.record",
+        "--env",
+        "CartPole-v1",
+        "--expert",
+        "myexpert:MyExpert",
+        "--episodes",
+        5,
+        "--out",
+        "data/mine",
+        "--no-progress",
+    )
     assert rec.returncode == 0, rec.stderr[-3000:]
     meta = json.loads((tmp_path / "data" / "mine" / "metadata.json").read_text())
     assert meta["num_episodes"] == 5 and meta["expert"] == "myexpert:MyExpert"
@@ -83,16 +96,31 @@ def test_record_with_my_expert_then_behaviour_cloning(tmp_path):
     assert "MARWIL_IL: return" in bc.stdout and "2 episodes, seeds 10000-10001" in bc.stdout
 
 
-@pytest.mark.parametrize("expert, expected", [
-    ("nosuchmodule:X", "expert 'nosuchmodule:X': module 'nosuchmodule' does not import (ModuleNotFoundError"),
-    ("json:nosuch", "expert 'json:nosuch': module 'json' has no attribute 'nosuch'"),
-    ("json:JSONDecoder", "expert 'json:JSONDecoder': class JSONDecoder has no act / reset methods"),
-    ("json:dumps", "expert 'json:dumps' cannot be built for this env with options {}"),
-    ("json:", "expert 'json:': expected 'module:attribute'"),
-])
+@pytest.mark.parametrize(
+    "expert, expected",
+    [
+        ("nosuchmodule:X", "expert 'nosuchmodule:X': module 'nosuchmodule' does not import (ModuleNotFoundError"),
+        ("json:nosuch", "expert 'json:nosuch': module 'json' has no attribute 'nosuch'"),
+        ("json:JSONDecoder", "expert 'json:JSONDecoder': class JSONDecoder has no act / reset methods"),
+        ("json:dumps", "expert 'json:dumps' cannot be built for this env with options {}"),
+        ("json:", "expert 'json:': expected 'module:attribute'"),
+    ],
+)
 def test_a_bad_expert_is_one_line_and_exit_2(tmp_path, expert, expected):
-    proc = run(tmp_path, "-m", "rllib_il.cli.record", "--env", "CartPole-v1", "--expert", expert, "--episodes", 1,
-               "--out", "data/x", "--no-progress")
+    proc = run(
+        tmp_path,
+        "-m",
+        "rllib_il.cli.record",
+        "--env",
+        "CartPole-v1",
+        "--expert",
+        expert,
+        "--episodes",
+        1,
+        "--out",
+        "data/x",
+        "--no-progress",
+    )
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith("error: " + expected), line
@@ -117,8 +145,9 @@ def test_my_env_in_an_experiment_file(tmp_path, monkeypatch, capsys):
     bad.write_text(PPO_ON_MY_ENV.replace("myenvs:make_env", "nosuchmod:make"))
     assert main(["-f", str(bad), "--dry-run"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith(f"error: {bad}: experiment 'mine-ppo', key 'env': env 'nosuchmod:make': module 'nosuchmod' "
-                           "does not import"), line
+    assert line.startswith(
+        f"error: {bad}: experiment 'mine-ppo', key 'env': env 'nosuchmod:make': module 'nosuchmod' does not import"
+    ), line
 
 
 def test_an_env_runner_builds_my_env_and_the_recorder_too(tmp_path):
@@ -128,7 +157,19 @@ def test_an_env_runner_builds_my_env_and_the_recorder_too(tmp_path):
     proc = run(tmp_path, ROOT / "train_imitate.py", "-f", "exp.yaml", "--eval-episodes", 1, "--output-dir", "out")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "PPO: return" in proc.stdout
-    rec = run(tmp_path, "-m", "rllib_il.cli.record", "--env", "myenvs:make_env", "--expert", "random", "--episodes", 2,
-              "--out", "data/r", "--no-progress")
+    rec = run(
+        tmp_path,
+        "-m",
+        "rllib_il.cli.record",
+        "--env",
+        "myenvs:make_env",
+        "--expert",
+        "random",
+        "--episodes",
+        2,
+        "--out",
+        "data/r",
+        "--no-progress",
+    )
     assert rec.returncode == 0, rec.stderr[-3000:]
     assert json.loads((tmp_path / "data" / "r" / "metadata.json").read_text())["env"] == "myenvs:make_env"

@@ -27,7 +27,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
 
     meta = convert(args.inputs, args.out, args.env, parse_env_config(args.env_config), args.overwrite)
-    print(f"{args.out}: {meta['num_episodes']} episodes, {meta['num_steps']} steps from {len(meta['source_files'])} files")
+    print(
+        f"{args.out}: {meta['num_episodes']} episodes, {meta['num_steps']} steps from {len(meta['source_files'])} files"
+    )
     return 0
 
 

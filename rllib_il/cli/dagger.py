@@ -35,10 +35,18 @@ def parse_args(argv=None):
     p.add_argument("-f", "--file", required=True, help="experiment file with one MARWIL_IL trial, beta 0")
     p.add_argument("--rounds", type=int, required=True, help="DAgger rounds after round 0 (plain BC)")
     p.add_argument("--episodes", type=int, required=True, help="env episodes recorded per round")
-    p.add_argument("--expert-prob", type=float, default=0.0,
-                   help="per agent and step, act with the expert's action with probability P (DAgger's beta_i)")
-    p.add_argument("--seed", type=int, default=100_000,
-                   help="round k records seeds SEED + k*EPISODES ... (default far from the shipped data's and evaluation's)")
+    p.add_argument(
+        "--expert-prob",
+        type=float,
+        default=0.0,
+        help="per agent and step, act with the expert's action with probability P (DAgger's beta_i)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=100_000,
+        help="round k records seeds SEED + k*EPISODES ... (default far from the shipped data's and evaluation's)",
+    )
     p.add_argument("--out", required=True, help="output directory: round_0, round_1/{data,<experiment>}, ...")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier dagger output directory")
     p.add_argument("--stop-iters", type=int, help="override stop.training_iteration of every round")
@@ -58,9 +66,13 @@ def load_experiment(file: str, stop_iters=None):
     exp = experiments[0]
     config = default_config(exp.run).update_from_dict(exp.trials[0]["config"])
     if not is_behaviour_cloning(config.beta):
-        raise ConfigError(f"{exp.where('config.beta')}: DAgger trains behaviour cloning, beta must be 0, got {config.beta!r}")
+        raise ConfigError(
+            f"{exp.where('config.beta')}: DAgger trains behaviour cloning, beta must be 0, got {config.beta!r}"
+        )
     if config.max_episodes is not None:
-        raise ConfigError(f"{exp.where('config.max_episodes')}: would cut off the DAgger data (episodes are read in order)")
+        raise ConfigError(
+            f"{exp.where('config.max_episodes')}: would cut off the DAgger data (episodes are read in order)"
+        )
     exp.checkpoint_config["checkpoint_at_end"] = True
     return exp, config
 
@@ -68,9 +80,14 @@ def load_experiment(file: str, stop_iters=None):
 def labelling_expert(inputs):
     """(expert, expert_config) that recorded the input datasets: DAgger's labeller."""
 
-    experts = {(m.get("expert"), json.dumps(m.get("expert_config") or {}, sort_keys=True)) for m in datasets_metadata(inputs).values()}
+    experts = {
+        (m.get("expert"), json.dumps(m.get("expert_config") or {}, sort_keys=True))
+        for m in datasets_metadata(inputs).values()
+    }
     if len(experts) != 1 or None in next(iter(experts)):
-        raise ConfigError(f"input {inputs}: DAgger needs the datasets of one recorded expert, found {sorted(map(str, experts))}")
+        raise ConfigError(
+            f"input {inputs}: DAgger needs the datasets of one recorded expert, found {sorted(map(str, experts))}"
+        )
     expert, expert_config = experts.pop()
     return expert, json.loads(expert_config)
 
@@ -110,8 +127,17 @@ def main(argv=None) -> int:
         if k:
             data = out / f"round_{k}" / "data"
             print(f"DAgger round {k}: {expert} labels {args.episodes} episodes flown by {checkpoint}", flush=True)
-            record_dataset(exp.env, expert, args.episodes, data, config.env_config, expert_config,
-                           seed=args.seed + k * args.episodes, act_with=checkpoint, expert_prob=args.expert_prob)
+            record_dataset(
+                exp.env,
+                expert,
+                args.episodes,
+                data,
+                config.env_config,
+                expert_config,
+                seed=args.seed + k * args.episodes,
+                act_with=checkpoint,
+                expert_prob=args.expert_prob,
+            )
             inputs.append(str(data.absolute()))
             exp.config["input"] = list(inputs)
             exp.trials = validate_trials(exp)
@@ -135,7 +161,12 @@ def print_table(rounds) -> None:
     for column in ("round", "datasets", *HEADLINE, "checkpoint"):
         table.add_column(column)
     for row in rounds:
-        table.add_row(str(row["round"]), str(len(row["input"])), *[format_headline(c, row.get(c)) for c in HEADLINE], row["checkpoint"])
+        table.add_row(
+            str(row["round"]),
+            str(len(row["input"])),
+            *[format_headline(c, row.get(c)) for c in HEADLINE],
+            row["checkpoint"],
+        )
     console().print(table, soft_wrap=True)
 
 

@@ -24,13 +24,21 @@ from rllib_il.workflow.evaluation import evaluate_checkpoint, trial_env
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m rllib_il.cli.evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True, type=Path,
-                   help="an RLlib Algorithm checkpoint, or a Tune trial directory (its last checkpoint is taken)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        type=Path,
+        help="an RLlib Algorithm checkpoint, or a Tune trial directory (its last checkpoint is taken)",
+    )
     p.add_argument("--episodes", type=int, default=100, help="number of episodes (default 100)")
-    p.add_argument("--seed", type=int, default=10_000,
-                   help="episode i uses seed SEED + i (default 10000, away from recorded demonstration seeds)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=10_000,
+        help="episode i uses seed SEED + i (default 10000, away from recorded demonstration seeds)",
+    )
     p.add_argument("--env", help="env to evaluate in (default: the checkpoint's trial env)")
-    p.add_argument("--env-config", help='JSON object, or a Flatland preset name (default: the trial\'s env_config)')
+    p.add_argument("--env-config", help="JSON object, or a Flatland preset name (default: the trial's env_config)")
     p.add_argument("--module-id", help="module to act with (default: the only one in the checkpoint)")
     p.add_argument("--explore", action="store_true", help="sample actions instead of acting greedily")
     p.add_argument("--num-workers", type=int, default=1, help="parallel Ray workers")
@@ -51,8 +59,17 @@ def main(argv=None) -> int:
     if args.num_workers > 1:
         ray.init(include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENV)
     out = args.json or args.checkpoint / "evaluation.json"
-    summary = evaluate_checkpoint(args.checkpoint, env, env_config, args.episodes, args.seed, out,
-                                  module_id=args.module_id, explore=args.explore, num_workers=args.num_workers)
+    summary = evaluate_checkpoint(
+        args.checkpoint,
+        env,
+        env_config,
+        args.episodes,
+        args.seed,
+        out,
+        module_id=args.module_id,
+        explore=args.explore,
+        num_workers=args.num_workers,
+    )
     console().print(stats_table(summary, f"{args.checkpoint} on {env} {env_config or ''}"))
     print(f"wrote {out}")
     if args.render:

@@ -26,15 +26,28 @@ from rllib_il.rollout.statistics import stats_table
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rllib_il.cli.record", description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True, help="gymnasium id, rllib_il env name (flatland_sparse) or your own 'module:make_env'")
+    parser.add_argument(
+        "--env", required=True, help="gymnasium id, rllib_il env name (flatland_sparse) or your own 'module:make_env'"
+    )
     parser.add_argument("--env-config", help='JSON object, or a preset name as shorthand for {"preset": NAME}')
-    parser.add_argument("--expert", required=True, help="a name in rllib_il.experts.EXPERTS, or your own expert as 'module:Class' (or 'module:factory')")
-    parser.add_argument("--expert-config", help="JSON object of expert options (e.g. {\"explore\": true})")
+    parser.add_argument(
+        "--expert",
+        required=True,
+        help="a name in rllib_il.experts.EXPERTS, or your own expert as 'module:Class' (or 'module:factory')",
+    )
+    parser.add_argument("--expert-config", help='JSON object of expert options (e.g. {"explore": true})')
     parser.add_argument("--checkpoint", help="RLlib checkpoint directory for --expert checkpoint")
-    parser.add_argument("--act-with", metavar="CHECKPOINT",
-                        help="DAgger: step the env with this checkpoint's greedy policy; the expert only labels")
-    parser.add_argument("--expert-prob", type=float, metavar="P",
-                        help="with --act-with: per agent and step, fly the expert's action with probability P (default 0)")
+    parser.add_argument(
+        "--act-with",
+        metavar="CHECKPOINT",
+        help="DAgger: step the env with this checkpoint's greedy policy; the expert only labels",
+    )
+    parser.add_argument(
+        "--expert-prob",
+        type=float,
+        metavar="P",
+        help="with --act-with: per agent and step, fly the expert's action with probability P (default 0)",
+    )
     parser.add_argument("--episodes", type=int, required=True, help="number of env episodes")
     parser.add_argument("--out", required=True, help="dataset directory, e.g. saved_experiences/<name>")
     parser.add_argument("--seed", type=int, default=0, help="episode i is reset with seed SEED + i")
@@ -59,12 +72,25 @@ def main(argv=None) -> int:
             expert_config["checkpoint"] = args.checkpoint
         env_config = parse_env_config(args.env_config)
         if args.num_workers > 1:
-            ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
-                     runtime_env=RUNTIME_ENV)
+            ray.init(
+                address=os.environ.get("RAY_ADDRESS"),
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env=RUNTIME_ENV,
+            )
         summary = record_dataset(
-            args.env, args.expert, args.episodes, args.out, env_config, expert_config,
-            seed=args.seed, num_workers=args.num_workers, overwrite=args.overwrite,
-            progress=not args.no_progress, act_with=args.act_with, expert_prob=args.expert_prob,
+            args.env,
+            args.expert,
+            args.episodes,
+            args.out,
+            env_config,
+            expert_config,
+            seed=args.seed,
+            num_workers=args.num_workers,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+            act_with=args.act_with,
+            expert_prob=args.expert_prob,
         )
         acting = f" (trajectories of {args.act_with}, labels by {args.expert})" if args.act_with else ""
         Console().print(stats_table(summary, f"{args.expert} on {args.env} -> {args.out}{acting}"))

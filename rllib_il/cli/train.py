@@ -22,30 +22,70 @@ from rllib_il.workflow.tune_run import init_ray, run_experiment
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="train_imitate.py", description=__doc__.splitlines()[0])
-    p.add_argument("-f", "--file", action="append", required=True, dest="files",
-                   help="experiment YAML file; repeat to run several files in order")
-    p.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
-                   help="join an existing Ray cluster (default: $RAY_ADDRESS, else start a local Ray)")
+    p.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        required=True,
+        dest="files",
+        help="experiment YAML file; repeat to run several files in order",
+    )
+    p.add_argument(
+        "--address",
+        default=os.environ.get("RAY_ADDRESS"),
+        help="join an existing Ray cluster (default: $RAY_ADDRESS, else start a local Ray)",
+    )
     p.add_argument("--num-env-runners", type=int, help="override config.num_env_runners")
     p.add_argument("--stop-iters", type=int, help="override stop.training_iteration")
     p.add_argument("--stop-timesteps", type=int, help="override stop on sampled env steps")
-    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
-                   help="run every trial once per seed (a grid over config.seed, replacing the file's seed)")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        metavar="SEED",
+        help="run every trial once per seed (a grid over config.seed, replacing the file's seed)",
+    )
     p.add_argument("--output-dir", default="results", help="where Tune writes runs (default: ./results)")
-    p.add_argument("--max-concurrent-trials", type=int,
-                   help="trials run at once (default: one per 4 CPUs, at least 1; more deadlocks on 2 cores)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue interrupted experiments from their last checkpoints instead of starting anew")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace earlier runs of the same experiments in --output-dir (default: refuse)")
-    p.add_argument("--eval-episodes", type=int, default=50, metavar="N",
-                   help="at the end, evaluate each trial's last checkpoint greedily on N episodes (default 50; 0 skips)")
-    p.add_argument("--eval-seed", type=int, default=10_000, metavar="S",
-                   help="the final evaluation's episode i uses seed S + i (default 10000)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="validate every file and print the resolved trials without starting Ray")
+    p.add_argument(
+        "--max-concurrent-trials",
+        type=int,
+        help="trials run at once (default: one per 4 CPUs, at least 1; more deadlocks on 2 cores)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue interrupted experiments from their last checkpoints instead of starting anew",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace earlier runs of the same experiments in --output-dir (default: refuse)",
+    )
+    p.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=50,
+        metavar="N",
+        help="at the end, evaluate each trial's last checkpoint greedily on N episodes (default 50; 0 skips)",
+    )
+    p.add_argument(
+        "--eval-seed",
+        type=int,
+        default=10_000,
+        metavar="S",
+        help="the final evaluation's episode i uses seed S + i (default 10000)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="validate every file and print the resolved trials without starting Ray"
+    )
     args = p.parse_args(argv)
-    minimum = {"num_env_runners": 0, "eval_episodes": 0, "stop_iters": 1, "stop_timesteps": 1, "max_concurrent_trials": 1}
+    minimum = {
+        "num_env_runners": 0,
+        "eval_episodes": 0,
+        "stop_iters": 1,
+        "stop_timesteps": 1,
+        "max_concurrent_trials": 1,
+    }
     for flag, least in minimum.items():
         value = getattr(args, flag)
         if value is not None and value < least:

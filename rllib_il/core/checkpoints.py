@@ -40,8 +40,10 @@ def resolve_checkpoint(path: Path, flag: str = "--checkpoint") -> Path:
     if not trials:
         raise ConfigError(f"{flag} {path}: neither an RLlib checkpoint nor a Tune trial or experiment directory")
     if len(trials) > 1:
-        raise ConfigError(f"{flag} {path}: {len(trials)} trials ({', '.join(t.name for t in trials)}); "
-                          "pass one trial directory or checkpoint")
+        raise ConfigError(
+            f"{flag} {path}: {len(trials)} trials ({', '.join(t.name for t in trials)}); "
+            "pass one trial directory or checkpoint"
+        )
     checkpoints = sorted(c for c in trials[0].glob("checkpoint_*") if checkpoint_modules(c))
     if not checkpoints:
         raise ConfigError(f"{flag} {path}: trial {trials[0].name} saved no checkpoint")

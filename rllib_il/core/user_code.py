@@ -15,7 +15,9 @@ def import_attr(spec: str, what: str):
     try:
         module = importlib.import_module(module_name)
     except Exception as e:  # ImportError, or any error the user's module raises while importing
-        raise ConfigError(f"{what} {spec!r}: module '{module_name}' does not import ({type(e).__name__}: {e})") from None
+        raise ConfigError(
+            f"{what} {spec!r}: module '{module_name}' does not import ({type(e).__name__}: {e})"
+        ) from None
     if not hasattr(module, attr):
         raise ConfigError(f"{what} {spec!r}: module '{module_name}' has no attribute '{attr}'")
     return getattr(module, attr)

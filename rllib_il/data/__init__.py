@@ -8,8 +8,22 @@ from rllib_il.data.settings import check_recorded_settings, recorded_settings
 from rllib_il.data.writer import check_output_dir, write_dataset
 
 __all__ = [
-    "FORMAT", "METADATA_FILE", "Inputs", "build_episode", "check_output_dir", "check_recorded_settings",
-    "check_spaces", "dagger_dataset", "dataset_dir", "datasets_metadata", "decode_episode", "encode_episode",
-    "read_episodes", "read_metadata", "recorded_settings", "resolve_input_files", "spaces_metadata",
+    "FORMAT",
+    "METADATA_FILE",
+    "Inputs",
+    "build_episode",
+    "check_output_dir",
+    "check_recorded_settings",
+    "check_spaces",
+    "dagger_dataset",
+    "dataset_dir",
+    "datasets_metadata",
+    "decode_episode",
+    "encode_episode",
+    "read_episodes",
+    "read_metadata",
+    "recorded_settings",
+    "resolve_input_files",
+    "spaces_metadata",
     "write_dataset",
 ]

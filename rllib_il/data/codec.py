@@ -17,8 +17,16 @@ def spaces_metadata(observation_space, action_space) -> dict:
 
 
 def build_episode(
-    observations, actions, rewards, logps, terminated: bool, observation_space, action_space,
-    agent_id=None, module_id=None, multi_agent_episode_id=None,
+    observations,
+    actions,
+    rewards,
+    logps,
+    terminated: bool,
+    observation_space,
+    action_space,
+    agent_id=None,
+    module_id=None,
+    multi_agent_episode_id=None,
 ) -> SingleAgentEpisode:
     """A complete numpy episode in the stored layout: T+1 observations, T actions/rewards, and per step
     `action_logp` and `return_to_go` G_t = sum_{k >= t} r_k (undiscounted) in extra_model_outputs."""

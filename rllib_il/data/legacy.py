@@ -90,11 +90,18 @@ def convert(inputs, out, env_name: str, env_config=None, overwrite: bool = False
             actions = [r[SampleBatch.ACTIONS] for r in rows]
             if not all(act_space.contains(np.asarray(a, act_space.dtype)) for a in actions):
                 raise ConfigError(f"{path}: episode {eps_id} has actions outside env {env_name} {act_space}")
-            terminated = bool(last.get(SampleBatch.TERMINATEDS, False)) and not bool(last.get(SampleBatch.TRUNCATEDS, False))
+            terminated = bool(last.get(SampleBatch.TERMINATEDS, False)) and not bool(
+                last.get(SampleBatch.TRUNCATEDS, False)
+            )
             episodes.append(
                 build_episode(
-                    obs, actions, [float(r[SampleBatch.REWARDS]) for r in rows], [_logp(r) for r in rows],
-                    terminated, obs_space, act_space,
+                    obs,
+                    actions,
+                    [float(r[SampleBatch.REWARDS]) for r in rows],
+                    [_logp(r) for r in rows],
+                    terminated,
+                    obs_space,
+                    act_space,
                     agent_id=str(agent_index) if multi_agent else None,
                     module_id=SHARED_MODULE_ID if multi_agent else None,
                     multi_agent_episode_id=str(eps_id) if multi_agent else None,

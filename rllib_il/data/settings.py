@@ -38,17 +38,22 @@ def check_recorded_settings(datasets: dict, env: str, env_config: dict, where: s
         for key, value in wanted.items():
             if stored.get(key) != value:
                 raise ConfigError(
-                    f"{where}: dataset {d} was recorded with env_config {key}={stored.get(key)!r}, the env has {key}={value!r}"
+                    f"{where}: dataset {d} was recorded with env_config {key}={stored.get(key)!r}, "
+                    f"the env has {key}={value!r}"
                 )
         try:
             wanted, stored = _settings_pair(d, meta, env, env_config, (DYNAMICS,), where)
         except ConfigError as e:  # e.g. an env_config that today's presets no longer accept
             _warn_once(f"{e}; its env dynamics were not compared")
             continue
-        differing = [f"{key}={stored.get(key)!r} (env: {value!r})" for key, value in wanted.items() if stored.get(key) != value]
+        differing = [
+            f"{key}={stored.get(key)!r} (env: {value!r})" for key, value in wanted.items() if stored.get(key) != value
+        ]
         if differing:
-            _warn_once(f"{where}: dataset {d} was recorded with other env dynamics: {', '.join(differing)}; "
-                       "its demonstrations show another task")
+            _warn_once(
+                f"{where}: dataset {d} was recorded with other env dynamics: {', '.join(differing)}; "
+                "its demonstrations show another task"
+            )
 
 
 @functools.lru_cache(maxsize=None)
@@ -60,6 +65,7 @@ def _warn_once(message: str) -> None:
 def _settings_pair(d, meta: dict, env: str, env_config: dict, kinds, where: str):
     """(the env's settings of `kinds`, those dataset `d` was recorded with: stored, else derived from
     its env_config), both as metadata.json stores them (e.g. float dict keys become strings)."""
+
     def as_stored(settings):
         return json.loads(json.dumps(settings, default=str))
 

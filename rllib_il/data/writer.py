@@ -27,9 +27,7 @@ HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 _WRITING = set()  # this process's working directories while it writes
 
 
-def write_dataset(
-    episodes: Iterable[SingleAgentEpisode], out_dir, metadata: dict, overwrite: bool = False
-) -> Path:
+def write_dataset(episodes: Iterable[SingleAgentEpisode], out_dir, metadata: dict, overwrite: bool = False) -> Path:
     """Write `episodes` and `metadata` (completed with format and counts) to `out_dir`.
 
     Files go to a hidden sibling `.<name>.tmp-<pid>-<host>-*` that is renamed to `out_dir` only when

@@ -30,13 +30,16 @@ def expert_class(name: str):
     """The expert class (or factory) registered under `name`, or named "module:attr"."""
     if not is_user_code(name):
         if name not in EXPERTS:
-            raise ConfigError(f"expert {name!r} is unknown; choose one of {sorted(EXPERTS)} or name your own "
-                              "as 'module:Class'")
+            raise ConfigError(
+                f"expert {name!r} is unknown; choose one of {sorted(EXPERTS)} or name your own as 'module:Class'"
+            )
         name = EXPERTS[name]
     found = import_attr(name, "expert")
     if isinstance(found, type) and not _follows_protocol(found):
-        raise ConfigError(f"expert {name!r}: class {found.__name__} has no {' / '.join(PROTOCOL)} methods "
-                          "(see rllib_il.experts.base.Expert)")
+        raise ConfigError(
+            f"expert {name!r}: class {found.__name__} has no {' / '.join(PROTOCOL)} methods "
+            "(see rllib_il.experts.base.Expert)"
+        )
     if not callable(found):
         raise ConfigError(f"expert {name!r}: {type(found).__name__} is neither an expert class nor a factory")
     return found
@@ -50,6 +53,8 @@ def make_expert(name: str, env, **kwargs):
     except TypeError as e:  # wrong options, or a callable that is no expert factory
         raise ConfigError(f"expert {name!r} cannot be built for this env with options {kwargs} ({e})") from None
     if not _follows_protocol(expert):
-        raise ConfigError(f"expert {name!r} built {type(expert).__name__}, which has no "
-                          f"{' / '.join(PROTOCOL)} methods (see rllib_il.experts.base.Expert)")
+        raise ConfigError(
+            f"expert {name!r} built {type(expert).__name__}, which has no "
+            f"{' / '.join(PROTOCOL)} methods (see rllib_il.experts.base.Expert)"
+        )
     return expert

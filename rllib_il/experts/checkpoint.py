@@ -39,7 +39,8 @@ class CheckpointExpert(Expert):
         ):
             if mine != env_space:
                 raise ConfigError(
-                    f"checkpoint {checkpoint}: {what} space {one_line(mine)} does not match the env's {one_line(env_space)}"
+                    f"checkpoint {checkpoint}: {what} space {one_line(mine)} "
+                    f"does not match the env's {one_line(env_space)}"
                 )
 
     def seed(self, seed):
@@ -75,7 +76,9 @@ def load_module(checkpoint, module_id=None) -> RLModule:
     """The RLModule `module_id` of an Algorithm checkpoint (or of a single-module checkpoint)."""
     modules = checkpoint_modules(Path(checkpoint).expanduser())
     if not modules:
-        raise ConfigError(f"checkpoint {checkpoint}: no module weights in {MODULES_DIR} (not an RLlib Algorithm checkpoint)")
+        raise ConfigError(
+            f"checkpoint {checkpoint}: no module weights in {MODULES_DIR} (not an RLlib Algorithm checkpoint)"
+        )
     found = sorted(modules)
     if module_id is None:
         if len(found) != 1:

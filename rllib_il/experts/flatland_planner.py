@@ -110,8 +110,10 @@ def plan_agent(rail_env: RailEnv, handle: int, start: Start, reservations: Reser
         if t >= horizon:
             continue
         if cell is OFF_MAP:
-            moves = [((OFF_MAP, None, t + 1), True),
-                     ((start_cell, start_dir, t + k), free(start_cell, t + 1, t + k, handle))]
+            moves = [
+                ((OFF_MAP, None, t + 1), True),
+                ((start_cell, start_dir, t + k), free(start_cell, t + 1, t + k, handle)),
+            ]
         else:
             stay_ok = free(cell, t + 1, t + 1, handle)
             moves = [((cell, direction, t + 1), stay_ok)]

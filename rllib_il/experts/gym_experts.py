@@ -24,7 +24,9 @@ class LunarLanderHeuristicExpert(Expert):
         try:
             from gymnasium.envs.box2d.lunar_lander import heuristic  # noqa: PLC0415 -- local import: Box2D is optional
         except ImportError as e:
-            raise ConfigError(f"expert lunarlander_heuristic needs Box2D: pip install 'gymnasium[box2d]' ({e})") from None
+            raise ConfigError(
+                f"expert lunarlander_heuristic needs Box2D: pip install 'gymnasium[box2d]' ({e})"
+            ) from None
         self._heuristic = heuristic
 
     def act(self, obs):

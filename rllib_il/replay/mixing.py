@@ -29,8 +29,11 @@ def check_fraction(fraction, key: str = "expert_fraction") -> None:
         if not fraction or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in fraction):
             raise ConfigError(message)
         iterations = [p[0] for p in fraction]
-        if iterations[0] != 0 or any(not isinstance(i, int) or isinstance(i, bool) for i in iterations) \
-                or iterations != sorted(iterations):
+        if (
+            iterations[0] != 0
+            or any(not isinstance(i, int) or isinstance(i, bool) for i in iterations)
+            or iterations != sorted(iterations)
+        ):
             raise ConfigError(message)
     values = fraction_values(fraction)
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in values):

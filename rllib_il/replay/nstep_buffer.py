@@ -73,8 +73,14 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
 
     @override(PrioritizedEpisodeReplayBuffer)
     def sample(
-        self, num_items: Optional[int] = None, *, batch_size_B=None, n_step=None, beta: float = 0.0,
-        gamma: float = 0.99, **kwargs
+        self,
+        num_items: Optional[int] = None,
+        *,
+        batch_size_B=None,
+        n_step=None,
+        beta: float = 0.0,
+        gamma: float = 0.99,
+        **kwargs,
     ) -> List[SingleAgentEpisode]:
         """`num_items` prioritized rows (see the module docstring), with importance weights for `beta`."""
         count = num_items if num_items is not None else batch_size_B or self.batch_size_B

@@ -62,8 +62,16 @@ class _AgentTrack:
             self.observe(self.observations[-1])
             self.end = "truncated"
         return build_episode(
-            self.observations, self.actions, self.rewards, self.logps, self.end == "terminated",
-            obs_space, act_space, agent_id, module_id, episode_id,
+            self.observations,
+            self.actions,
+            self.rewards,
+            self.logps,
+            self.end == "terminated",
+            obs_space,
+            act_space,
+            agent_id,
+            module_id,
+            episode_id,
         )
 
 

@@ -19,16 +19,45 @@ def trial_env(checkpoint: Path):
     return config["env"], config.get("env_config") or {}
 
 
-def evaluate_checkpoint(checkpoint: Path, env: str, env_config: dict, episodes: int, seed: int, out: Path,
-                        module_id=None, explore=False, num_workers=1, progress=True) -> dict:
+def evaluate_checkpoint(
+    checkpoint: Path,
+    env: str,
+    env_config: dict,
+    episodes: int,
+    seed: int,
+    out: Path,
+    module_id=None,
+    explore=False,
+    num_workers=1,
+    progress=True,
+) -> dict:
     """Runs `episodes` episodes (seeds seed .. seed + episodes - 1) with the checkpoint's policy and
     writes the statistics (return, length, % arrived, seeds) as JSON to `out`; returns them."""
     expert_config = {"checkpoint": str(checkpoint), "module_id": module_id, "explore": explore}
     seeds = list(range(seed, seed + episodes))
-    _, stats = record(env, env_config, "checkpoint", expert_config, seeds, num_workers, progress=progress,
-                      desc=f"evaluating {Path(checkpoint).name} on {env}")
+    _, stats = record(
+        env,
+        env_config,
+        "checkpoint",
+        expert_config,
+        seeds,
+        num_workers,
+        progress=progress,
+        desc=f"evaluating {Path(checkpoint).name} on {env}",
+    )
     summary = summarize(stats)
     summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
-    out.write_text(json.dumps({"checkpoint": str(Path(checkpoint).resolve()), "env": env, "env_config": env_config,
-                               "seeds": [seeds[0], seeds[-1]], "explore": explore, **summary}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "checkpoint": str(Path(checkpoint).resolve()),
+                "env": env,
+                "env_config": env_config,
+                "seeds": [seeds[0], seeds[-1]],
+                "explore": explore,
+                **summary,
+            },
+            indent=2,
+        )
+    )
     return summary

@@ -36,7 +36,6 @@ SHARED_ENCODER = "encoder.encoder."
 SEPARATE_ENCODERS = ("encoder.actor_encoder.", "encoder.critic_encoder.")
 
 
-
 def check_spec(spec, where: str) -> None:
     """Static checks of a `restore_from` value (before anything runs)."""
     if isinstance(spec, str):
@@ -92,9 +91,13 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
         raise ConfigError(f"{where}: no trial of {exp_dir} matching {wanted or 'any'} saved a checkpoint")
     if unscored:
         if len(candidates) > 1:
-            raise ConfigError(f"{where}.metric: '{metric}' was never reported by {unscored[0]} (no evaluation ran) "
-                              f"and {len(candidates)} trials match; narrow 'trial' or evaluate more often")
-        print(f"warning: {unscored[0]} never reported '{metric}' (no evaluation ran): starting from its last checkpoint")
+            raise ConfigError(
+                f"{where}.metric: '{metric}' was never reported by {unscored[0]} (no evaluation ran) "
+                f"and {len(candidates)} trials match; narrow 'trial' or evaluate more often"
+            )
+        print(
+            f"warning: {unscored[0]} never reported '{metric}' (no evaluation ran): starting from its last checkpoint"
+        )
     if metric is None and len(candidates) > 1:
         raise ConfigError(f"{where}: {len(candidates)} trials match; give 'metric' or narrow 'trial'")
     pick = max if mode == "max" else min
@@ -134,7 +137,6 @@ def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
 
 
-
 def _mismatches(target: dict, source: dict) -> list:
     """Parameter names missing on either side, and shape differences, between two module states.
 
@@ -155,7 +157,7 @@ def _split_shared_encoder(target: dict, source: dict) -> dict:
     """The source with its one encoder (`encoder.encoder.*`: the value function shares the policy's,
     as MARWIL builds it) copied into both encoders of a target that has separate ones
     (`encoder.actor_encoder.*`, `encoder.critic_encoder.*`: PPO's default). Both compute the same functions."""
-    shared = {k[len(SHARED_ENCODER):]: v for k, v in source.items() if k.startswith(SHARED_ENCODER)}
+    shared = {k[len(SHARED_ENCODER) :]: v for k, v in source.items() if k.startswith(SHARED_ENCODER)}
     if not shared or not any(k.startswith(SEPARATE_ENCODERS[0]) for k in target):
         return source
     split = {prefix + k: v for prefix in SEPARATE_ENCODERS for k, v in shared.items()}

@@ -40,9 +40,11 @@ def headline(metrics: dict) -> dict:
 def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed: int = 10_000) -> bool:
     """Prints one row per trial (params, headline metrics), the checkpoints, writes the curves PNG and,
     with `eval_episodes`, evaluates every trial's last checkpoint (`final_evaluation`)."""
-    table = Table(title=f"{exp.name}: results in {output_dir.resolve() / exp.name}",
-                  caption="return, % arrived: the last value each trial reported in training (in-training "
-                          "evaluations are short; the final evaluation below is the number to quote)")
+    table = Table(
+        title=f"{exp.name}: results in {output_dir.resolve() / exp.name}",
+        caption="return, % arrived: the last value each trial reported in training (in-training "
+        "evaluations are short; the final evaluation below is the number to quote)",
+    )
     for column in ("trial", "params", "iterations", *HEADLINE, "status"):
         table.add_column(column)
     ok = True
@@ -57,7 +59,11 @@ def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed:
         frame = load_results(Path(result.path))
         shown = headline(last_values(frame))
         table.add_row(
-            trial, params, str(result.metrics.get("training_iteration", "-")), *[format_headline(c, shown.get(c)) for c in HEADLINE], "ok"
+            trial,
+            params,
+            str(result.metrics.get("training_iteration", "-")),
+            *[format_headline(c, shown.get(c)) for c in HEADLINE],
+            "ok",
         )
         curves[params if params != "-" else f"trial {trial}"] = frame
         if result.checkpoint:
@@ -66,7 +72,10 @@ def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed:
     out = console()
     out.print(table)
     if checkpoints:
-        out.print("Checkpoints (python -m rllib_il.cli.evaluate --checkpoint PATH):\n" + "\n".join(checkpoints), soft_wrap=True)
+        out.print(
+            "Checkpoints (python -m rllib_il.cli.evaluate --checkpoint PATH):\n" + "\n".join(checkpoints),
+            soft_wrap=True,
+        )
     if curves:
         png = plot_learning_curves(curves, list(HEADLINE.values()), output_dir / exp.name / "learning_curves.png")
         if png:
@@ -83,12 +92,20 @@ def final_evaluation(finished, episodes: int, seed: int) -> None:
     seeds; the numbers also go to `<checkpoint>/evaluation.json`."""
     out = console()
     seeds = f"seeds {seed}-{seed + episodes - 1}"
-    out.print(f"Final evaluation: each trial's last checkpoint, greedy, {episodes} episodes, {seeds} "
-              "(python -m rllib_il.cli.evaluate --checkpoint PATH --episodes N for more)")
+    out.print(
+        f"Final evaluation: each trial's last checkpoint, greedy, {episodes} episodes, {seeds} "
+        "(python -m rllib_il.cli.evaluate --checkpoint PATH --episodes N for more)"
+    )
     for label, result in finished:
         checkpoint = Path(result.checkpoint.path)
-        summary = evaluate_checkpoint(checkpoint, result.config["env"], result.config.get("env_config") or {},
-                                      episodes, seed, checkpoint / "evaluation.json")
+        summary = evaluate_checkpoint(
+            checkpoint,
+            result.config["env"],
+            result.config.get("env_config") or {},
+            episodes,
+            seed,
+            checkpoint / "evaluation.json",
+        )
         out.print(f"  {label}: {evaluation_line(summary)}, {summary['episodes']} episodes, {seeds}", soft_wrap=True)
 
 

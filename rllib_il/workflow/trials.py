@@ -123,8 +123,9 @@ def apply_overrides(exp: Experiment, num_env_runners=None, stop_iters=None, stop
         exp.stop[STOP_ALIASES["env_steps"]] = stop_timesteps
 
 
-def load_all(files: List[str], output_dir: str = "results", check_restore_sources: bool = True,
-             **overrides) -> List[Experiment]:
+def load_all(
+    files: List[str], output_dir: str = "results", check_restore_sources: bool = True, **overrides
+) -> List[Experiment]:
     """Loads and fully validates every file before anything runs.
 
     A Phase 2 whose `restore_from` experiment neither runs earlier nor exists on disk is an error, in

@@ -35,7 +35,11 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
     if resume and tune.Tuner.can_restore(str(exp_dir)):
         print(f"Resuming {exp.name} from {exp_dir}")
         tuner = tune.Tuner.restore(
-            str(exp_dir), trainable=tune_trainable(exp.run), param_space=space, resume_unfinished=True, resume_errored=True
+            str(exp_dir),
+            trainable=tune_trainable(exp.run),
+            param_space=space,
+            resume_unfinished=True,
+            resume_errored=True,
         )
         return tuner.fit()
     tuner = tune.Tuner(

@@ -29,8 +29,10 @@ def check_expert_data(config) -> None:
     datasets = datasets_metadata(config.expert_data)
     d = dagger_dataset(datasets)
     if d is not None:
-        raise ConfigError(f"expert_data: dataset {d} holds DAgger labels (another policy chose the actions "
-                          "that led to its next states and rewards); DQfD needs episodes the expert flew")
+        raise ConfigError(
+            f"expert_data: dataset {d} holds DAgger labels (another policy chose the actions "
+            "that led to its next states and rewards); DQfD needs episodes the expert flew"
+        )
     if isinstance(config.env, str):
         where = f"expert_data {config.expert_data}"
         env = make_env(config.env, config.env_config)
@@ -46,18 +48,25 @@ def build_replay(config) -> MixedEpisodeReplayBuffer:
     DQfD's eps_d is the demonstrations' priority bonus; J_E applies to the demonstrations whose
     return is in the top `margin_top_fraction`."""
     options = {k: v for k, v in config.replay_buffer_config.items() if k not in ("type", "capacity")}
-    options.update(priority_eps=config.priority_eps, module_id=config.trained_module_id if config.is_multi_agent else None)
+    options.update(
+        priority_eps=config.priority_eps, module_id=config.trained_module_id if config.is_multi_agent else None
+    )
     expert = [e for e in read_episodes(config.expert_data) if len(e)] if config.expert_data is not None else []
     margin = top_return_mask([e.get_return() for e in expert], config.margin_top_fraction)
     sim_seed, expert_seed = np.random.SeedSequence(config.seed).spawn(2)
     simulation = NStepPrioritizedEpisodeBuffer(
-        config.replay_buffer_config.get("capacity", 50000), columns={IS_EXPERT: 0.0, MARGIN_MASK: 0.0},
-        seed=sim_seed, **options,
+        config.replay_buffer_config.get("capacity", 50000),
+        columns={IS_EXPERT: 0.0, MARGIN_MASK: 0.0},
+        seed=sim_seed,
+        **options,
     )
     demonstrations = NStepPrioritizedEpisodeBuffer(
-        max(1, sum(len(e) for e in expert)), priority_bonus=config.expert_priority_bonus,
-        columns={IS_EXPERT: 1.0}, episode_columns={MARGIN_MASK: {e.id_: float(m) for e, m in zip(expert, margin)}},
-        seed=expert_seed, **options,
+        max(1, sum(len(e) for e in expert)),
+        priority_bonus=config.expert_priority_bonus,
+        columns={IS_EXPERT: 1.0},
+        episode_columns={MARGIN_MASK: {e.id_: float(m) for e, m in zip(expert, margin)}},
+        seed=expert_seed,
+        **options,
     )
     demonstrations.add(expert)
     return MixedEpisodeReplayBuffer(simulation, demonstrations, fraction_values(config.expert_fraction)[0])

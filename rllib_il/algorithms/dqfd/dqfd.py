@@ -3,10 +3,8 @@
 Deep Q-learning from Demonstrations (Hester et al. 2018, arXiv 1704.03732) with the Ape-X
 ingredients of Pohlen et al. 2018 (arXiv 1805.11593) and Horgan et al. 2018 (arXiv 1803.00933):
 
-- replay = `MixedEpisodeReplayBuffer(simulation, demonstrations, expert_fraction)` over two n-step
-  prioritized buffers: demonstrations (`expert_data`, never evicted) and simulation, separately
-  prioritized; each batch takes `expert_fraction` (float or schedule over training iterations, see
-  rllib_il/replay/mixing.py) of its rows from the demonstrations;
+- replay = `MixedEpisodeReplayBuffer(simulation, demonstrations, expert_fraction)` of two separately
+  prioritized n-step buffers (`demonstrations.py`); `expert_fraction`: rllib_il/replay/mixing.py;
 - loss = 1-step + n-step double-Q TD + large-margin loss on expert rows + L2 (optionally with the
   transformed Bellman operator), see `torch/dqfd_torch_learner.py`;
 - Phase 1 (pre-training) is any iteration whose `expert_fraction` is 1.0: no env sampling at all,
@@ -136,9 +134,8 @@ class DQfDConfig(DQNConfig):
         return next(iter(self.policies)) if self.is_multi_agent else DEFAULT_MODULE_ID
 
     def prepare(self) -> "DQfDConfig":
-        """Resolves what validate() cannot see in the settings, once, before it: the Ape-X env runner
-        class for this env, and the demonstrations checked against the env (`_check_expert_data`).
-        Returns a prepared copy; DQfD.__init__ and the experiment layer call it."""
+        """A copy with what validate() cannot see in the settings resolved, once, before it: the Ape-X env
+        runner class for this env, and the demonstrations checked against the env (`check_expert_data`)."""
         config = self.copy(copy_frozen=False)
         if isinstance(config.env, str):
             ensure_registered(config.env)  # RLlib's env runners build it by name
@@ -158,8 +155,10 @@ class DQfDConfig(DQNConfig):
                 raise ConfigError(f"{key}: {getattr(self, key)!r}; DQfD supports only {key}={default!r}")
         replay_type = self.replay_buffer_config.get("type", BUFFER_TYPE)
         if replay_type != BUFFER_TYPE:
-            raise ConfigError(f"replay_buffer_config.type: {replay_type!r}; DQfD builds its own mixed replay "
-                              "(set capacity, alpha, beta only)")
+            raise ConfigError(
+                f"replay_buffer_config.type: {replay_type!r}; DQfD builds its own mixed replay "
+                "(set capacity, alpha, beta only)"
+            )
         if max(values) > 0 and self.expert_data is None:
             raise ConfigError("expert_data: missing (the saved_experiences dataset of the demonstrations)")
         if max(values) >= 1.0 and self.min_sample_timesteps_per_iteration > 0:
@@ -176,6 +175,7 @@ class DQfDConfig(DQNConfig):
             raise ConfigError(f"n_step: {self.n_step} must be an integer >= 1 for DQfD")
         if self.is_multi_agent and len(self.policies) != 1:
             raise ConfigError(f"policies: {sorted(self.policies)}; DQfD trains one (shared) module")
+
 
 class APEXDQfDConfig(DQfDConfig):
     """DQfD with Ape-X actors: per-runner constant epsilon (arXiv 1803.00933)."""

@@ -17,8 +17,10 @@ def check_beta(beta) -> None:
 
     if is_number(beta):
         points = [(0, beta)]
-    elif isinstance(beta, (list, tuple)) and beta and all(
-        isinstance(p, (list, tuple)) and len(p) == 2 and all(map(is_number, p)) for p in beta
+    elif (
+        isinstance(beta, (list, tuple))
+        and beta
+        and all(isinstance(p, (list, tuple)) and len(p) == 2 and all(map(is_number, p)) for p in beta)
     ):
         points = beta
     else:
@@ -42,5 +44,7 @@ def check_no_dagger_advantages(beta, datasets: dict) -> None:
     weight labels by another policy's returns."""
     d = dagger_dataset(datasets)
     if d is not None and not is_behaviour_cloning(beta):
-        raise ConfigError(f"{NAME} config beta={beta!r}: dataset {d} holds DAgger labels (its rewards "
-                          "belong to another policy's actions); train it with beta 0 (behaviour cloning)")
+        raise ConfigError(
+            f"{NAME} config beta={beta!r}: dataset {d} holds DAgger labels (its rewards "
+            "belong to another policy's actions); train it with beta 0 (behaviour cloning)"
+        )

@@ -40,7 +40,9 @@ class EpisodeArrays:
         columns = {k: [] for k in ("obs", "actions", "rewards", "returns", "behaviour_logp")}
         for episode in episodes:
             rewards = np.asarray(episode.get_rewards(), dtype=np.float32)
-            obs_dtype, action_dtype = (getattr(s, "dtype", None) for s in (episode.observation_space, episode.action_space))
+            obs_dtype, action_dtype = (
+                getattr(s, "dtype", None) for s in (episode.observation_space, episode.action_space)
+            )
             columns["obs"].append(np.asarray(episode.get_observations()[:-1], dtype=obs_dtype))
             columns["actions"].append(np.asarray(episode.get_actions(), dtype=action_dtype))
             columns["rewards"].append(rewards)
@@ -107,7 +109,9 @@ class InMemoryOfflineData(OfflineData):
         episodes = dataset.read_episodes(inputs)[: config.max_episodes]
         self.rng, validation, train = split_episodes(len(episodes), config)
         check_complete(episodes, inputs)
-        self.validation = EpisodeArrays.from_episodes([episodes[i] for i in validation], config.gamma) if len(validation) else None
+        self.validation = (
+            EpisodeArrays.from_episodes([episodes[i] for i in validation], config.gamma) if len(validation) else None
+        )
         self.train = EpisodeArrays.from_episodes([episodes[i] for i in train], config.gamma)
         self._permutation = np.empty(0, dtype=np.int64)
 

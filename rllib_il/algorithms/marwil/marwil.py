@@ -54,9 +54,6 @@ MIXING_RESULTS = "mixing"
 UNSUPPORTED = {"bc_logstd_coeff": 0.0}
 
 
-
-
-
 class MARWILILConfig(MARWILConfig):
     """MARWILConfig whose `beta` may be a schedule, plus `validation_fraction`, `max_episodes`,
     `data_in_memory` and `expert_fraction` (< 1: mixed MARWIL with env runners).
@@ -142,9 +139,7 @@ class MARWILILConfig(MARWILConfig):
     @override(MARWILConfig)
     def build_learner_connector(self, input_observation_space, input_action_space, device=None):
         # Batches arrive complete (with Monte-Carlo VALUE_TARGETS): no GAE / 1-step pieces.
-        return AlgorithmConfig.build_learner_connector(
-            self, input_observation_space, input_action_space, device=device
-        )
+        return AlgorithmConfig.build_learner_connector(self, input_observation_space, input_action_space, device=device)
 
     def prepare(self) -> "MARWILILConfig":
         """A copy of this config with the dataset and env facts resolved and checked, once, before
@@ -157,8 +152,10 @@ class MARWILILConfig(MARWILConfig):
         check_beta(self.beta)
         check_fraction(self.expert_fraction)
         if self.is_online and self.batch_mode != "complete_episodes":
-            raise ConfigError(f"{NAME} config batch_mode={self.batch_mode!r}: mixed MARWIL (expert_fraction < 1) "
-                              "needs 'complete_episodes' for its Monte-Carlo returns")
+            raise ConfigError(
+                f"{NAME} config batch_mode={self.batch_mode!r}: mixed MARWIL (expert_fraction < 1) "
+                "needs 'complete_episodes' for its Monte-Carlo returns"
+            )
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(f"{NAME} config validation_fraction={self.validation_fraction!r}: must be in [0, 1)")
         if self.max_episodes is not None and (not isinstance(self.max_episodes, int) or self.max_episodes < 1):
@@ -171,7 +168,9 @@ class MARWILILConfig(MARWILConfig):
             raise ConfigError(f"{NAME} config policies={sorted(self.policies)}: trains exactly one (shared) module")
         for key, default in UNSUPPORTED.items():
             if getattr(self, key) != default:
-                raise ConfigError(f"{NAME} config {key}={getattr(self, key)!r}: not used by {NAME}; leave it at {default!r}")
+                raise ConfigError(
+                    f"{NAME} config {key}={getattr(self, key)!r}: not used by {NAME}; leave it at {default!r}"
+                )
         # MARWILConfig.validate() refuses beta schedules (it wants a float); its other checks are
         # the generic AlgorithmConfig ones, called here directly.
         AlgorithmConfig.validate(self)
@@ -248,7 +247,9 @@ class MARWILIL(PreparesConfig, MARWIL):
         agent_episodes = [
             agent_episode
             for episode in episodes
-            for agent_episode in (episode.agent_episodes.values() if isinstance(episode, MultiAgentEpisode) else [episode])
+            for agent_episode in (
+                episode.agent_episodes.values() if isinstance(episode, MultiAgentEpisode) else [episode]
+            )
             if len(agent_episode)
         ]
         simulation = EpisodeArrays.from_episodes(agent_episodes, config.gamma)

@@ -19,8 +19,9 @@ def expert_rows(rounding: ExpertFraction, fraction: float, minibatch_size: int, 
     return [rounding.split(fraction, minibatch_size) for _ in range(num_minibatches)]
 
 
-def mix_minibatches(expert: Dict[str, np.ndarray], simulation: Dict[str, np.ndarray], expert_counts: List[int],
-                    minibatch_size: int) -> dict:
+def mix_minibatches(
+    expert: Dict[str, np.ndarray], simulation: Dict[str, np.ndarray], expert_counts: List[int], minibatch_size: int
+) -> dict:
     """Minibatch after minibatch, `expert_counts[k]` expert rows then `minibatch_size - expert_counts[k]`
     simulation rows, column by column. `expert` must hold sum(expert_counts) rows and `simulation` the rest."""
     simulation_counts = [minibatch_size - e for e in expert_counts]
@@ -31,9 +32,12 @@ def mix_minibatches(expert: Dict[str, np.ndarray], simulation: Dict[str, np.ndar
     expert_blocks = np.cumsum(expert_counts)[:-1]
     simulation_blocks = np.cumsum(simulation_counts)[:-1]
     return {
-        key: np.concatenate([
-            block for pair in zip(np.split(expert[key], expert_blocks), np.split(simulation[key], simulation_blocks))
-            for block in pair
-        ])
+        key: np.concatenate(
+            [
+                block
+                for pair in zip(np.split(expert[key], expert_blocks), np.split(simulation[key], simulation_blocks))
+                for block in pair
+            ]
+        )
         for key in expert
     }

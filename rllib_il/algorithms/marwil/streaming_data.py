@@ -116,7 +116,9 @@ class StreamingOfflineData(OfflineData):
             g["skip"] = held_out[start:end].tolist()
         episodes = dict(pair for g in self._groups if g["skip"] for block in read_episodes(g, True) for pair in block)
         check_complete(episodes.values(), inputs)
-        self.validation = EpisodeArrays.from_episodes([episodes[i] for i in validation], config.gamma) if len(validation) else None
+        self.validation = (
+            EpisodeArrays.from_episodes([episodes[i] for i in validation], config.gamma) if len(validation) else None
+        )
         self._inputs, self._gamma = inputs, config.gamma
         self._batch_size = config.train_batch_size_per_learner
         self._shuffle_buffer_rows = config.train_batch_size_per_learner * config.dataset_num_iters_per_learner
@@ -157,9 +159,11 @@ class StreamingOfflineData(OfflineData):
             scheduling_strategy=NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False),
         )
         stream.context.enable_progress_bars = False  # this dataset's copy: no progress log every epoch
-        return iter(stream.iter_batches(
-            batch_size=self._batch_size,
-            batch_format="numpy",
-            local_shuffle_buffer_size=self._shuffle_buffer_rows,
-            local_shuffle_seed=int(self.rng.integers(2**31)),
-        ))
+        return iter(
+            stream.iter_batches(
+                batch_size=self._batch_size,
+                batch_format="numpy",
+                local_shuffle_buffer_size=self._shuffle_buffer_rows,
+                local_shuffle_seed=int(self.rng.integers(2**31)),
+            )
+        )

@@ -106,8 +106,9 @@ class FlatlandEnv(MultiAgentEnv):
         arrived = sum(a.state == TrainState.DONE for a in env.agents)
         return {
             "percentage_complete": arrived / n,
-            "normalized_score": float(env.rewards.normalize(
-                *self.flatland_returns, num_agents=n, max_episode_steps=env._max_episode_steps)),
+            "normalized_score": float(
+                env.rewards.normalize(*self.flatland_returns, num_agents=n, max_episode_steps=env._max_episode_steps)
+            ),
             "episode_length": env._elapsed_steps,
             "deadlocked": len(deadlocked_agents(env)),
         }
@@ -116,8 +117,11 @@ class FlatlandEnv(MultiAgentEnv):
         c = self.config
         malfunctions = None
         if c["malfunction_rate"] > 0:
-            malfunctions = ParamMalfunctionGen(MalfunctionParameters(
-                c["malfunction_rate"], c["malfunction_min_duration"], c["malfunction_max_duration"]))
+            malfunctions = ParamMalfunctionGen(
+                MalfunctionParameters(
+                    c["malfunction_rate"], c["malfunction_min_duration"], c["malfunction_max_duration"]
+                )
+            )
         return RailEnv(
             width=c["width"],
             height=c["height"],
@@ -141,7 +145,9 @@ class FlatlandEnv(MultiAgentEnv):
         requires an action again although only a movement action can restart it."""
         required = self._info["action_required"]
         agents = self.rail_env.agents
-        return {h for h in required if (required[h] or agents[h].state == TrainState.STOPPED) and h not in self._finished}
+        return {
+            h for h in required if (required[h] or agents[h].state == TrainState.STOPPED) and h not in self._finished
+        }
 
     def _step_rail_env(self, actions: dict) -> None:
         env = self.rail_env

@@ -17,8 +17,15 @@ OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius", "agen
 # departure times, lateness and the time limit): algorithms that learn from rewards need them equal.
 REWARD_KEYS = ("reward", "timetable")
 # env_config keys that are not generator parameters, with their defaults (a preset may set them too).
-ENV_DEFAULTS = {"seed": None, "tree_depth": 2, "predictor_depth": 30, "observation_radius": 10, "agent_features": False,
-                "timetable": "flatland3", "reward": "default"}
+ENV_DEFAULTS = {
+    "seed": None,
+    "tree_depth": 2,
+    "predictor_depth": 30,
+    "observation_radius": 10,
+    "agent_features": False,
+    "timetable": "flatland3",
+    "reward": "default",
+}
 
 
 def preset_names() -> list:
@@ -47,7 +54,9 @@ def resolve_env_config(env_config: dict) -> dict:
         if config[key] not in valid_values:
             raise ConfigError(f"flatland env_config: unknown {key} {config[key]!r}; valid: {', '.join(valid_values)}")
     if not isinstance(config["agent_features"], bool):
-        raise ConfigError(f"flatland env_config: agent_features must be true or false, got {config['agent_features']!r}")
+        raise ConfigError(
+            f"flatland env_config: agent_features must be true or false, got {config['agent_features']!r}"
+        )
     for key in ("tree_depth", "predictor_depth", "observation_radius", "number_of_agents", "width", "height"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"flatland env_config: {key} must be a positive integer, got {config[key]!r}")

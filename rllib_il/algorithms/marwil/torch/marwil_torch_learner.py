@@ -41,7 +41,8 @@ class MARWILILTorchLearner(MARWILILLearner, TorchLearner):
             values = module.compute_values(batch, embeddings=fwd_out.get(Columns.EMBEDDINGS))
             norms = self.moving_avg_sqd_adv_norms_per_module
             norms[module_id] = update_sqd_adv_norm(
-                norms[module_id], batch[Columns.VALUE_TARGETS] - values,
+                norms[module_id],
+                batch[Columns.VALUE_TARGETS] - values,
                 config.moving_average_sqd_adv_norm_update_rate,
             )
         loss = marwil_loss(
@@ -58,12 +59,14 @@ class MARWILILTorchLearner(MARWILILLearner, TorchLearner):
             LEARNER_RESULTS_ACTION_ACCURACY_KEY: action_accuracy(action_dist, batch[Columns.ACTIONS]),
         }
         if values is not None:
-            stats.update({
-                VF_LOSS_KEY: loss.value,
-                LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: explained_variance(batch[Columns.VALUE_TARGETS], values),
-                LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY: self.moving_avg_sqd_adv_norms_per_module[module_id],
-                "mean_weight": loss.weights.mean(),
-            })
+            stats.update(
+                {
+                    VF_LOSS_KEY: loss.value,
+                    LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: explained_variance(batch[Columns.VALUE_TARGETS], values),
+                    LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY: self.moving_avg_sqd_adv_norms_per_module[module_id],
+                    "mean_weight": loss.weights.mean(),
+                }
+            )
         self.metrics.log_dict({k: v.detach() for k, v in stats.items()}, key=module_id, window=1)
         return loss.total
 
@@ -90,7 +93,10 @@ class MARWILILTorchLearner(MARWILILLearner, TorchLearner):
             LEARNER_RESULTS_ACTION_ACCURACY_KEY: (sum(correct) / len(actions)).item(),
             "num_episodes": len(lengths),
             "off_policy_estimation": ope.estimates(
-                pad(logp), pad(batch[BEHAVIOUR_LOGP]), pad(batch[Columns.REWARDS]),
-                ope.episode_mask(lengths), self.config.gamma,
+                pad(logp),
+                pad(batch[BEHAVIOUR_LOGP]),
+                pad(batch[Columns.REWARDS]),
+                ope.episode_mask(lengths),
+                self.config.gamma,
             ),
         }
