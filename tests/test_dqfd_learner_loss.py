@@ -19,17 +19,8 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.metrics import TD_ERROR_KEY
 
+from rllib_il.algorithms.dqfd import dqfd_learner as keys
 from rllib_il.algorithms.dqfd.dqfd import DQfDConfig
-from rllib_il.algorithms.dqfd.dqfd_learner import (
-    EXPERT_ACCURACY_KEY,
-    EXPERT_FRACTION_KEY,
-    L2_LOSS_KEY,
-    MARGIN_LOSS_KEY,
-    TD_ERROR_EXPERT_KEY,
-    TD_ERROR_SIM_KEY,
-    TD_LOSS_1STEP_KEY,
-    TD_LOSS_NSTEP_KEY,
-)
 from rllib_il.replay.columns import IS_EXPERT, MARGIN_MASK, OBS_1STEP, REWARD_1STEP, TERMINATED_1STEP
 
 RTOL = 1e-5
@@ -163,14 +154,14 @@ def numpy_dqfd(learner, config, batch):
     expert = np_batch[IS_EXPERT] > 0.5
     return {
         QF_LOSS_KEY: total,
-        TD_LOSS_1STEP_KEY: np.mean(j_dq),
-        TD_LOSS_NSTEP_KEY: np.mean(j_n),
-        MARGIN_LOSS_KEY: np.mean(j_e[mask]),
-        L2_LOSS_KEY: j_l2,
-        EXPERT_FRACTION_KEY: np.mean(expert),
-        EXPERT_ACCURACY_KEY: np.mean(np.argmax(q, axis=1)[expert] == actions[expert]),
-        TD_ERROR_EXPERT_KEY: np.mean(td_error[expert]),
-        TD_ERROR_SIM_KEY: np.mean(td_error[~expert]),
+        keys.TD_LOSS_1STEP_KEY: np.mean(j_dq),
+        keys.TD_LOSS_NSTEP_KEY: np.mean(j_n),
+        keys.MARGIN_LOSS_KEY: np.mean(j_e[mask]),
+        keys.L2_LOSS_KEY: j_l2,
+        keys.EXPERT_FRACTION_KEY: np.mean(expert),
+        keys.EXPERT_ACCURACY_KEY: np.mean(np.argmax(q, axis=1)[expert] == actions[expert]),
+        keys.TD_ERROR_EXPERT_KEY: np.mean(td_error[expert]),
+        keys.TD_ERROR_SIM_KEY: np.mean(td_error[~expert]),
         TD_ERROR_KEY: td_error,
         "terms": (j_dq, j_n, j_e),
     }
@@ -190,7 +181,7 @@ def test_dqfd_learner_loss_matches_numpy(loss_fn, double_q, transformed):
 
     # Every term matters: huber is used in both its regions, J_E and J_L2 are not negligible.
     j_dq, j_n, j_e = expected["terms"]
-    assert np.mean(j_e) > 0.05 and LAMBDA_L2 * expected[L2_LOSS_KEY] > 1e-3
+    assert np.mean(j_e) > 0.05 and LAMBDA_L2 * expected[keys.L2_LOSS_KEY] > 1e-3
     assert not np.allclose(j_dq, j_n)
     if loss_fn == "huber":
         delta = expected[TD_ERROR_KEY]
@@ -206,14 +197,14 @@ def test_dqfd_learner_loss_matches_numpy(loss_fn, double_q, transformed):
     np.testing.assert_allclose(float(loss.detach()), expected[QF_LOSS_KEY], rtol=RTOL)
     for key in (
         QF_LOSS_KEY,
-        TD_LOSS_1STEP_KEY,
-        TD_LOSS_NSTEP_KEY,
-        MARGIN_LOSS_KEY,
-        L2_LOSS_KEY,
-        EXPERT_FRACTION_KEY,
-        EXPERT_ACCURACY_KEY,
-        TD_ERROR_EXPERT_KEY,
-        TD_ERROR_SIM_KEY,
+        keys.TD_LOSS_1STEP_KEY,
+        keys.TD_LOSS_NSTEP_KEY,
+        keys.MARGIN_LOSS_KEY,
+        keys.L2_LOSS_KEY,
+        keys.EXPERT_FRACTION_KEY,
+        keys.EXPERT_ACCURACY_KEY,
+        keys.TD_ERROR_EXPERT_KEY,
+        keys.TD_ERROR_SIM_KEY,
     ):
         logged = float(torch.as_tensor(learner.metrics.peek((DEFAULT_MODULE_ID, key))).detach().squeeze())
         np.testing.assert_allclose(logged, expected[key], rtol=RTOL, err_msg=key)

@@ -68,6 +68,12 @@ def module_outputs(learner, batch):
     return logits.numpy().astype(np.float64), values.numpy().astype(np.float64)
 
 
+def numpy_marwil_on(batch, logits, values, beta, c2):
+    """`numpy_marwil` on a batch's actions and returns."""
+    returns = batch[Columns.VALUE_TARGETS].numpy().astype(np.float64)
+    return numpy_marwil(logits, values, batch[Columns.ACTIONS].numpy(), returns, beta, c2)
+
+
 def numpy_marwil(logits, values, actions, returns, beta, c2):
     """MARWIL loss in NumPy: c^2 update, weights exp(beta A / c), -mean(w log pi) + vf_coeff 0.5 mean(A^2)."""
     log_probs = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
@@ -125,14 +131,7 @@ def test_marwil_learner_loss_matches_numpy_over_two_batches():
     for seed in (1, 2):
         batch = make_batch(seed)
         logits, values = module_outputs(learner, batch)
-        expected = numpy_marwil(
-            logits,
-            values,
-            batch[Columns.ACTIONS].numpy(),
-            batch[Columns.VALUE_TARGETS].numpy().astype(np.float64),
-            beta,
-            c2,
-        )
+        expected = numpy_marwil_on(batch, logits, values, beta, c2)
         total, logged = learner_loss(learner, batch)
         assert_matches(total, logged, expected)
         # Non-trivial weights: the advantage weighting changes the policy term.
@@ -152,14 +151,7 @@ def test_marwil_learner_uses_scheduled_beta():
     assert beta == pytest.approx(0.6, rel=RTOL)
     batch = make_batch(3)
     logits, values = module_outputs(learner, batch)
-    expected = numpy_marwil(
-        logits,
-        values,
-        batch[Columns.ACTIONS].numpy(),
-        batch[Columns.VALUE_TARGETS].numpy().astype(np.float64),
-        0.6,
-        C2_START,
-    )
+    expected = numpy_marwil_on(batch, logits, values, 0.6, C2_START)
     total, logged = learner_loss(learner, batch)
     assert_matches(total, logged, expected)
 

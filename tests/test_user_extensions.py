@@ -68,23 +68,28 @@ def run(tmp_path, *argv):
     )
 
 
-def test_record_with_my_expert_then_behaviour_cloning(tmp_path):
-    """The docs' steps: write myexpert.py, record 5 episodes with it, clone it with MARWIL_IL beta 0."""
-    (tmp_path / "myexpert.py").write_text(docs_expert())
-    rec = run(
+def record(tmp_path, env, expert, episodes, out):
+    """`python -m rllib_il.cli.record` in `tmp_path` (user modules there are importable)."""
+    return run(
         tmp_path,
         "-m",
         "rllib_il.cli.record",
         "--env",
-        "CartPole-v1",
+        env,
         "--expert",
-        "myexpert:MyExpert",
+        expert,
         "--episodes",
-        5,
+        episodes,
         "--out",
-        "data/mine",
+        out,
         "--no-progress",
     )
+
+
+def test_record_with_my_expert_then_behaviour_cloning(tmp_path):
+    """The docs' steps: write myexpert.py, record 5 episodes with it, clone it with MARWIL_IL beta 0."""
+    (tmp_path / "myexpert.py").write_text(docs_expert())
+    rec = record(tmp_path, "CartPole-v1", "myexpert:MyExpert", 5, "data/mine")
     assert rec.returncode == 0, rec.stderr[-3000:]
     meta = json.loads((tmp_path / "data" / "mine" / "metadata.json").read_text())
     assert meta["num_episodes"] == 5 and meta["expert"] == "myexpert:MyExpert"
@@ -107,20 +112,7 @@ def test_record_with_my_expert_then_behaviour_cloning(tmp_path):
     ],
 )
 def test_a_bad_expert_is_one_line_and_exit_2(tmp_path, expert, expected):
-    proc = run(
-        tmp_path,
-        "-m",
-        "rllib_il.cli.record",
-        "--env",
-        "CartPole-v1",
-        "--expert",
-        expert,
-        "--episodes",
-        1,
-        "--out",
-        "data/x",
-        "--no-progress",
-    )
+    proc = record(tmp_path, "CartPole-v1", expert, 1, "data/x")
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith("error: " + expected), line
@@ -157,19 +149,6 @@ def test_an_env_runner_builds_my_env_and_the_recorder_too(tmp_path):
     proc = run(tmp_path, ROOT / "train_imitate.py", "-f", "exp.yaml", "--eval-episodes", 1, "--output-dir", "out")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "PPO: return" in proc.stdout
-    rec = run(
-        tmp_path,
-        "-m",
-        "rllib_il.cli.record",
-        "--env",
-        "myenvs:make_env",
-        "--expert",
-        "random",
-        "--episodes",
-        2,
-        "--out",
-        "data/r",
-        "--no-progress",
-    )
+    rec = record(tmp_path, "myenvs:make_env", "random", 2, "data/r")
     assert rec.returncode == 0, rec.stderr[-3000:]
     assert json.loads((tmp_path / "data" / "r" / "metadata.json").read_text())["env"] == "myenvs:make_env"
