@@ -62,6 +62,10 @@ def test_inherited_settings_without_effect_are_refused(make, key, value):
 
 
 def test_dqfd_refuses_another_replay_buffer_type():
+    """Its own type passes, as a dotted name or as the class RLlib resolves it to; any other is refused."""
+    from rllib_il.replay.nstep_buffer import NStepPrioritizedEpisodeBuffer
+
+    dqfd(replay_buffer_config={"type": NStepPrioritizedEpisodeBuffer, "capacity": 100}).validate()
     config = dqfd(replay_buffer_config={"type": "PrioritizedEpisodeReplayBuffer", "capacity": 100})
     with pytest.raises(ConfigError, match="replay_buffer_config.type"):
         config.validate()

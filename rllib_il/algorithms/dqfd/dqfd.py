@@ -154,6 +154,8 @@ class DQfDConfig(DQNConfig):
             if getattr(self, key) != default:
                 raise ConfigError(f"{key}: {getattr(self, key)!r}; DQfD supports only {key}={default!r}")
         replay_type = self.replay_buffer_config.get("type", BUFFER_TYPE)
+        if isinstance(replay_type, type):  # RLlib resolves the dotted name to the class in some paths
+            replay_type = f"{replay_type.__module__}.{replay_type.__qualname__}"
         if replay_type != BUFFER_TYPE:
             raise ConfigError(
                 f"replay_buffer_config.type: {replay_type!r}; DQfD builds its own mixed replay "
