@@ -1,7 +1,9 @@
-"""DQfD's demonstrations: checked against the env before training, and its replay built from them."""
+"""DQfD's preparation step (the env runner class, the demonstrations checked against the env), and its
+replay built from the demonstrations."""
 
 import numpy as np
 
+from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
 from rllib_il.core.errors import ConfigError
 from rllib_il.data import (
     check_recorded_settings,
@@ -11,12 +13,26 @@ from rllib_il.data import (
     read_episodes,
     read_metadata,
 )
-from rllib_il.envs import agent_spaces, make_env
+from rllib_il.envs import agent_spaces, ensure_registered, make_env
 from rllib_il.losses.dqfd import top_return_mask
 from rllib_il.replay.columns import IS_EXPERT, MARGIN_MASK
 from rllib_il.replay.mixed_buffer import MixedEpisodeReplayBuffer
 from rllib_il.replay.mixing import fraction_values
 from rllib_il.replay.nstep_buffer import NStepPrioritizedEpisodeBuffer
+
+
+def prepare(config):
+    """A copy of a DQfD config with what validate() cannot see in the settings resolved, once, before it:
+    the env registered with Tune, the Ape-X env runner class for this env, and the demonstrations
+    checked against the env (`check_expert_data`). DQfD's constructor and the experiment layer call it."""
+    config = config.copy(copy_frozen=False)
+    if isinstance(config.env, str):
+        ensure_registered(config.env)  # RLlib's env runners build it by name
+    if config.env_runner_cls is None:
+        config.env_runner_cls = ApexMultiAgentEnvRunner if config.is_multi_agent else ApexSingleAgentEnvRunner
+    if config.expert_data is not None:
+        check_expert_data(config)
+    return config
 
 
 def check_expert_data(config) -> None:

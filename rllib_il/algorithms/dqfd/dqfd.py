@@ -36,12 +36,10 @@ from ray.rllib.utils.metrics import (
 )
 from ray.rllib.utils.numpy import convert_to_numpy
 
-from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
-from rllib_il.algorithms.dqfd.demonstrations import build_replay, check_expert_data
+from rllib_il.algorithms.dqfd.demonstrations import build_replay, prepare
 from rllib_il.algorithms.dqfd.torch.dqfd_torch_learner import DQfDTorchLearner
 from rllib_il.algorithms.prepared import PreparesConfig
 from rllib_il.core.errors import ConfigError
-from rllib_il.envs import ensure_registered
 from rllib_il.replay.mixing import ExpertFraction, check_fraction, fraction_values
 
 # DQN's validate() wants an episode buffer type; DQfD builds its own (`DQfD._create_local_replay_buffer_if_necessary`).
@@ -134,16 +132,9 @@ class DQfDConfig(DQNConfig):
         return next(iter(self.policies)) if self.is_multi_agent else DEFAULT_MODULE_ID
 
     def prepare(self) -> "DQfDConfig":
-        """A copy with what validate() cannot see in the settings resolved, once, before it: the Ape-X env
-        runner class for this env, and the demonstrations checked against the env (`check_expert_data`)."""
-        config = self.copy(copy_frozen=False)
-        if isinstance(config.env, str):
-            ensure_registered(config.env)  # RLlib's env runners build it by name
-        if config.env_runner_cls is None:
-            config.env_runner_cls = ApexMultiAgentEnvRunner if config.is_multi_agent else ApexSingleAgentEnvRunner
-        if config.expert_data is not None:
-            check_expert_data(config)
-        return config
+        """A copy with the env and demonstration facts resolved and checked, once, before validate()
+        (rllib_il/algorithms/dqfd/demonstrations.py)."""
+        return prepare(self)
 
     @override(DQNConfig)
     def validate(self) -> None:
