@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
-from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_il.core.checkpoints import MODULES_DIR, checkpoint_modules
 from rllib_il.core.errors import ConfigError, one_line
+from rllib_il.envs import agent_spaces, is_multi_agent
 from rllib_il.experts.base import Expert
 
 
@@ -25,14 +25,10 @@ class CheckpointExpert(Expert):
         super().__init__(env)
         if not checkpoint:
             raise ConfigError("expert checkpoint needs --checkpoint PATH")
-        self.multi_agent = isinstance(env, MultiAgentEnv)
+        self.multi_agent = is_multi_agent(env)
         self.module = load_module(checkpoint, module_id)
         self.explore = explore
-        if self.multi_agent:
-            aid = env.possible_agents[0]
-            obs_space, act_space = env.get_observation_space(aid), env.get_action_space(aid)
-        else:
-            obs_space, act_space = env.observation_space, env.action_space
+        obs_space, act_space = agent_spaces(env)
         for what, mine, env_space in (
             ("observation", self.module.observation_space, obs_space),
             ("action", self.module.action_space, act_space),

@@ -2,9 +2,9 @@
 
 import numpy as np
 from gymnasium import spaces
-from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_il.core.errors import ConfigError
+from rllib_il.envs import agent_spaces, is_multi_agent
 from rllib_il.experts.base import Expert
 
 
@@ -13,8 +13,8 @@ class RandomExpert(Expert):
 
     def __init__(self, env, seed=None):
         super().__init__(env)
-        self.multi_agent = isinstance(env, MultiAgentEnv)
-        space = env.get_action_space(env.possible_agents[0]) if self.multi_agent else env.action_space
+        self.multi_agent = is_multi_agent(env)
+        space = agent_spaces(env)[1]
         if isinstance(space, spaces.Discrete):
             self.logp = -float(np.log(space.n))
         elif isinstance(space, spaces.Box) and space.is_bounded():

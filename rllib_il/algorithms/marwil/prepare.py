@@ -1,7 +1,6 @@
 """MARWIL_IL's preparation step: what the dataset and the env say, resolved once before validate()."""
 
 import gymnasium as gym
-from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.rllib.policy.policy import PolicySpec
 from ray.rllib.utils.serialization import gym_space_from_dict
 
@@ -9,7 +8,7 @@ from rllib_il import data as dataset
 from rllib_il.algorithms.marwil.checks import NAME, check_beta, check_no_dagger_advantages, is_behaviour_cloning
 from rllib_il.algorithms.marwil.streaming_data import offline_data_class
 from rllib_il.core.errors import ConfigError
-from rllib_il.envs import ensure_registered, make_env
+from rllib_il.envs import agent_spaces, ensure_registered, is_multi_agent, make_env
 
 
 def prepare(config):
@@ -55,9 +54,6 @@ def env_facts(config):
     agents (None for a single-agent env)."""
     env = config.env(config.env_config) if isinstance(config.env, type) else make_env(config.env, config.env_config)
     try:
-        if isinstance(env, MultiAgentEnv):
-            agent = env.possible_agents[0]
-            return env.get_observation_space(agent), env.get_action_space(agent), list(env.possible_agents)
-        return env.observation_space, env.action_space, None
+        return (*agent_spaces(env), list(env.possible_agents) if is_multi_agent(env) else None)
     finally:
         env.close()
