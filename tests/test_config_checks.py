@@ -80,3 +80,20 @@ def test_both_take_the_same_expert_fraction_forms(make):
         make(expert_fraction=[[5, 0.5]]).validate()
     with pytest.raises(ConfigError, match="expert_fraction"):
         make(expert_fraction=1.5).validate()
+
+
+def test_an_env_registered_with_tune_is_found_by_name():
+    """`ray.tune.register_env` names work like gymnasium ids: built by make_env, prepared by our configs."""
+    from ray.tune.registry import register_env
+
+    from rllib_il.envs import make_env
+
+    register_env("cartpole_by_tune", lambda env_config: gym.make("CartPole-v1", **env_config))
+    assert make_env("cartpole_by_tune", {"max_episode_steps": 7}).spec.max_episode_steps == 7
+    prepared = MARWILILConfig().environment("cartpole_by_tune").offline_data(input_=CARTPOLE).prepare()
+    assert prepared.observation_space.shape == (4,)
+
+
+def test_dqfd_checkpoints_of_earlier_versions_keep_their_replay_type():
+    earlier = "rllib_il.replay.mixed_episode_buffer.MixedPrioritizedEpisodeReplayBuffer"
+    dqfd(replay_buffer_config={"type": earlier, "capacity": 100}).validate()

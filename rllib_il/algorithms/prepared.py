@@ -21,5 +21,6 @@ class PreparesConfig:
         if config is None:
             return None
         if not isinstance(config, AlgorithmConfig):
-            config = cls.get_default_config().update_from_dict(config)
+            default = cls.get_default_config()  # a checkpoint's state dict, or a Tune param dict
+            config = default.from_state(config) if "class" in config else default.update_from_dict(config)
         return config.prepare()

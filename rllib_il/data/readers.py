@@ -99,7 +99,7 @@ def _check_files(d: Path, files: List[Path], meta: dict) -> None:
 @functools.lru_cache(maxsize=None)
 def _probe(path: Path, size: int, mtime_ns: int):
     """(rows, (observation_space, action_space) of the first episode) of one version of an episode
-    parquet file; cached, since every grid trial's validate() checks the same files."""
+    parquet file; cached, since every grid trial's prepare() checks the same files."""
     parquet = pq.ParquetFile(path)
     if "item" not in parquet.schema_arrow.names:
         raise ValueError(f"no 'item' column, columns {parquet.schema_arrow.names}")

@@ -1,7 +1,8 @@
 """Environments: the one way an env is built (`make_env`) and looked up by name, for the recorder,
 evaluation, algorithms and Tune alike.
 
-A name is one of this project's envs (`ENVS`), a user's "module:make_env", or a gymnasium id. Tune
+A name is one of this project's envs (`ENVS`), a user's "module:make_env", a name registered with
+Tune (`ray.tune.register_env`), or a gymnasium id. Tune
 learns a name when it is first looked up (`ensure_registered`), as RLlib registers its own
 algorithms on lookup; importing this package registers nothing.
 """
@@ -11,8 +12,9 @@ from functools import partial
 from typing import Callable, Optional, Tuple
 
 import gymnasium as gym
+from ray.rllib.env.env_context import EnvContext
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
-from ray.tune.registry import register_env
+from ray.tune.registry import ENV_CREATOR, _global_registry, register_env
 
 from rllib_il.core.constants import SHARED_MODULE_ID
 from rllib_il.core.errors import ConfigError, did_you_mean
@@ -72,6 +74,11 @@ def env_creator(name: str) -> Callable[[dict], object]:
         if not callable(creator):
             raise ConfigError(f"env {name!r}: {type(creator).__name__} is not callable; expected make_env(env_config)")
         return creator
+    # Tune has no public lookup of registered envs; RLlib reads the same registry
+    # (ray/tune/registry.py `_global_registry`, used by Algorithm._get_env_id_and_creator).
+    if _global_registry.contains(ENV_CREATOR, name):
+        tune_creator = _global_registry.get(ENV_CREATOR, name)
+        return lambda env_config: tune_creator(EnvContext(env_config, worker_index=0))
     try:
         gym.spec(name)
     except gym.error.Error:
@@ -94,10 +101,10 @@ def _make_gym(name: str, env_config: dict):
 
 
 def make_env(name: str, env_config: Optional[dict] = None, render: bool = False):
-    """An env by name (see the module docstring), with one-line errors. `render=True` asks gymnasium
-    envs for RGB frames (`render_mode="rgb_array"`)."""
+    """An env by name (see the module docstring), with one-line errors. `render=True` asks for RGB
+    frames from `env.render()` (`render_mode="rgb_array"`), except of envs whose EnvSpec has a drawer."""
     env_config = dict(env_config or {})
-    if render and name not in ENVS and not is_user_code(name):
+    if render and not (name in ENVS and ENVS[name].drawer):
         env_config["render_mode"] = "rgb_array"
     return env_creator(name)(env_config)
 
@@ -106,7 +113,7 @@ def ensure_registered(name: str) -> None:
     """Registers an env name with Tune, so RLlib's env runners (local or remote: Ray ships the
     registry) build it by name. Gymnasium ids need no registration; unknown names are a ConfigError."""
     creator = env_creator(name)
-    if name in ENVS or is_user_code(name):
+    if name in ENVS or is_user_code(name):  # Tune's own names are registered; gymnasium ids need none
         register_env(name, creator)
 
 

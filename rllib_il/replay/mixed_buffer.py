@@ -25,6 +25,7 @@ class MixedEpisodeReplayBuffer:
         self.primary.add(episodes)
 
     def get_num_timesteps(self) -> int:
+        """Env steps held by both parts (the primary's alone: `primary.get_num_timesteps()`)."""
         return self.primary.get_num_timesteps() + self.secondary.get_num_timesteps()
 
     def sample(self, num_items: int, **kwargs) -> list:

@@ -44,7 +44,8 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
         columns: {column: value} every row of this buffer carries.
         episode_columns: {column: {episode id: value}}: per-episode values (0.0 for other episodes).
         module_id: set for multi-agent runs (the shared module); rows then carry agent/module ids.
-        seed: seeds the draws of `sample`.
+        seed: seeds the draws of `sample`; a numpy Generator is used as it is (e.g. one stream shared
+            by the two parts of a mixed replay).
         """
         kwargs.pop("beta", None)  # Passed to `sample()` by the algorithm, not a constructor arg.
         super().__init__(capacity, alpha=alpha, **kwargs)

@@ -9,10 +9,12 @@ from rllib_il.experts import make_expert
 from rllib_il.rollout.rollout import EpisodeStats, rollout
 
 
-def render_episode(env, expert, path, seed: int = 0, fps: int = 5) -> EpisodeStats:
+def render_episode(env, expert, path, seed: int = 0, fps=None) -> EpisodeStats:
     """Run one episode of `env` with `expert` and draw it after the reset and after every step.
-    `path`: `*.gif` writes one GIF, anything else is a directory that receives `step_0000.png`, ..."""
+    `path`: `*.gif` writes one GIF, anything else is a directory that receives `step_0000.png`, ...
+    `fps` defaults to 30 for envs that render themselves, 5 for drawn ones (a Flatland step is a decision)."""
     draw, frames = frame_drawer(env), []
+    fps = fps or (30 if draw == env.render else 5)
     _, stats = rollout(env, expert, seed, on_step=lambda env: frames.append(draw()))
     path = Path(path)
     if path.suffix.lower() == ".gif":

@@ -69,11 +69,11 @@ def build_replay(config) -> MixedEpisodeReplayBuffer:
     )
     expert = [e for e in read_episodes(config.expert_data) if len(e)] if config.expert_data is not None else []
     margin = top_return_mask([e.get_return() for e in expert], config.margin_top_fraction)
-    sim_seed, expert_seed = np.random.SeedSequence(config.seed).spawn(2)
+    rng = np.random.default_rng(config.seed)  # one stream, demonstrations drawn first in every batch
     simulation = NStepPrioritizedEpisodeBuffer(
         config.replay_buffer_config.get("capacity", 50000),
         columns={IS_EXPERT: 0.0, MARGIN_MASK: 0.0},
-        seed=sim_seed,
+        seed=rng,
         **options,
     )
     demonstrations = NStepPrioritizedEpisodeBuffer(
@@ -81,7 +81,7 @@ def build_replay(config) -> MixedEpisodeReplayBuffer:
         priority_bonus=config.expert_priority_bonus,
         columns={IS_EXPERT: 1.0},
         episode_columns={MARGIN_MASK: {e.id_: float(m) for e, m in zip(expert, margin)}},
-        seed=expert_seed,
+        seed=rng,
         **options,
     )
     demonstrations.add(expert)

@@ -44,6 +44,8 @@ from rllib_il.replay.mixing import ExpertFraction, check_fraction, fraction_valu
 
 # DQN's validate() wants an episode buffer type; DQfD builds its own (`DQfD._create_local_replay_buffer_if_necessary`).
 BUFFER_TYPE = "rllib_il.replay.nstep_buffer.NStepPrioritizedEpisodeBuffer"
+# What checkpoints of earlier versions store as the type: still DQfD's own replay.
+EARLIER_BUFFER_TYPES = ("rllib_il.replay.mixed_episode_buffer.MixedPrioritizedEpisodeReplayBuffer",)
 # Settings DQN has and DQfD does not honour: refused unless left at these values.
 UNSUPPORTED = {"num_atoms": 1}
 
@@ -147,7 +149,7 @@ class DQfDConfig(DQNConfig):
         replay_type = self.replay_buffer_config.get("type", BUFFER_TYPE)
         if isinstance(replay_type, type):  # RLlib resolves the dotted name to the class in some paths
             replay_type = f"{replay_type.__module__}.{replay_type.__qualname__}"
-        if replay_type != BUFFER_TYPE:
+        if replay_type != BUFFER_TYPE and replay_type not in EARLIER_BUFFER_TYPES:
             raise ConfigError(
                 f"replay_buffer_config.type: {replay_type!r}; DQfD builds its own mixed replay "
                 "(set capacity, alpha, beta only)"

@@ -75,7 +75,7 @@ class MARWILILConfig(MARWILConfig):
         self.max_episodes = None
         # RLlib's default rate 1e-8 freezes c at sqrt(100) = 10 whatever the returns' scale.
         self.moving_average_sqd_adv_norm_update_rate = 0.01
-        # "auto", True or False; validate() sets `offline_data_class` from it.
+        # "auto", True or False; prepare() sets `offline_data_class` from it.
         self.data_in_memory = "auto"
         self.train_batch_size_per_learner = 512
         self.dataset_num_iters_per_learner = 20
@@ -204,10 +204,12 @@ class MARWILIL(PreparesConfig, MARWIL):
         # when mixing, samples trained before this iteration when offline.
         if fraction < 1.0:
             batch = self._mixed_batch(fraction, num_minibatches)
-            t = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         else:
             with self.metrics.log_time((TIMERS, OFFLINE_SAMPLING_TIMER)):
                 batch = self.offline_data.sample(num_samples)
+        if config.is_online:  # one clock for every iteration, also those of a schedule at 1.0
+            t = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        else:
             t = self.metrics.peek(NUM_ENV_STEPS_SAMPLED_LIFETIME, default=0)
             self.metrics.log_value(NUM_ENV_STEPS_SAMPLED_LIFETIME, num_samples, reduce="lifetime_sum")
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
@@ -218,7 +220,7 @@ class MARWILIL(PreparesConfig, MARWIL):
                 timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: t},
             )
         self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
-        if fraction < 1.0:
+        if config.is_online:  # the next mixed iteration samples with these weights
             self.env_runner_group.sync_weights(from_worker_or_learner_group=self.learner_group, inference_only=True)
         if self.offline_data.validation is not None:
             validation = self.learner_group.foreach_learner(

@@ -1,6 +1,7 @@
 """MARWIL_IL's preparation step: what the dataset and the env say, resolved once before validate()."""
 
 import gymnasium as gym
+from ray.rllib.env.env_context import EnvContext
 from ray.rllib.policy.policy import PolicySpec
 from ray.rllib.utils.serialization import gym_space_from_dict
 
@@ -52,7 +53,10 @@ def env_facts(config):
     """(observation_space, action_space, agents) of the configured env, built once: the spaces of
     the trained module (every agent of a multi-agent env maps to it) and the env's possible
     agents (None for a single-agent env)."""
-    env = config.env(config.env_config) if isinstance(config.env, type) else make_env(config.env, config.env_config)
+    if isinstance(config.env, type):
+        env = config.env(EnvContext(config.env_config, worker_index=0))
+    else:
+        env = make_env(config.env, config.env_config)
     try:
         return (*agent_spaces(env), list(env.possible_agents) if is_multi_agent(env) else None)
     finally:
