@@ -69,8 +69,7 @@ def decode_episode(item: bytes) -> SingleAgentEpisode:
     episode.observation_space, episode.action_space = episode_spaces
     episode_buffers = [episode.observations, episode.actions, episode.rewards, episode.infos]
     for buffer, space in zip(episode_buffers + list(episode.extra_model_outputs.values()), buffer_spaces):
-        if space is not None:
-            buffer.space = space
+        buffer.space = space  # as stored, also None (the setters above gave observations/actions the episode's)
     return episode
 
 

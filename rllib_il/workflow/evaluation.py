@@ -10,13 +10,24 @@ from rllib_il.rollout.workers import record
 
 
 def trial_env(checkpoint: Path):
-    """(env, env_config) of the Tune trial that wrote `checkpoint` (its params.pkl)."""
-    params = checkpoint.resolve().parent / "params.pkl"
-    if not params.is_file():
-        raise ConfigError(f"{checkpoint}: no Tune params.pkl beside it to take the env from; pass --env")
-    with open(params, "rb") as f:
-        config = pickle.load(f)
-    return config["env"], config.get("env_config") or {}
+    """(env, env_config) of the Tune trial that wrote `checkpoint`: from its params.json (plain data, so
+    it reads whatever the code of the run's time was), else its params.pkl."""
+    trial = checkpoint.resolve().parent
+    try:
+        if (trial / "params.json").is_file():
+            config = json.loads((trial / "params.json").read_text())
+        elif (trial / "params.pkl").is_file():
+            with open(trial / "params.pkl", "rb") as f:
+                config = pickle.load(f)
+        else:
+            raise ConfigError(f"{checkpoint}: no Tune params.json beside it to take the env from; pass --env")
+        return config["env"], config.get("env_config") or {}
+    except (OSError, ValueError, KeyError, AttributeError, ImportError, pickle.UnpicklingError) as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(
+            f"{trial}: cannot read the trial's env ({type(e).__name__}: {e}); pass --env and --env-config"
+        ) from None
 
 
 def evaluate_checkpoint(
