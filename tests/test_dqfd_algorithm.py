@@ -35,8 +35,8 @@ def learner(result):
 
 
 def test_apex_epsilon_formula():
-    assert apex_epsilon(0, 1) == 0.4
-    eps = [apex_epsilon(i, 4) for i in range(4)]
+    assert apex_epsilon(0, 1, 0.4, 7) == 0.4
+    eps = [apex_epsilon(i, 4, 0.4, 7) for i in range(4)]
     np.testing.assert_allclose(eps, [0.4 ** (1 + 7 * i / 3) for i in range(4)])
     assert eps[0] == pytest.approx(0.4) and eps[-1] == pytest.approx(0.4**8)
 
@@ -96,8 +96,8 @@ def test_apex_runners_use_and_log_their_own_epsilon(ray_session, cartpole_data):
     finally:
         algo.stop()
     assert sorted(eps) == [(1, pytest.approx(0.4)), (2, pytest.approx(0.4**8))]
-    assert result["env_runners"]["epsilon_runner_1"] == pytest.approx(0.4)
-    assert result["env_runners"]["epsilon_runner_2"] == pytest.approx(0.4**8)
+    assert result["env_runners"]["epsilon_runner_1"] == pytest.approx(0.1)
+    assert result["env_runners"]["epsilon_runner_2"] == pytest.approx(0.1**8)
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,32 @@ BAD = {
     "stop not a number": ("stop: {training_iteration: soon}", "key 'stop.training_iteration': expected a number"),
     "checkpoint key": ("checkpoint_config: {keep: 3}", "checkpoint_config.keep': unknown key"),
     "invalid value": ("config: {train_batch_size_per_learner: 10, minibatch_size: 100}", "invalid config"),
+    "fixed-seed evaluation without interval": (
+        "fixed_seed_evaluation: {episodes: 100}",
+        "fixed_seed_evaluation': needs config.evaluation_interval",
+    ),
+    "fixed-seed evaluation bad episodes": (
+        "fixed_seed_evaluation: {episodes: 0}",
+        "fixed_seed_evaluation.episodes': expected an integer >= 1, got 0",
+    ),
+    "fixed-seed evaluation unknown key": (
+        "fixed_seed_evaluation: {episodes: 5, seeds: 3}",
+        "fixed_seed_evaluation.seeds': unknown key (did you mean 'seed'?)",
+    ),
+    "fixed-seed evaluation not a mapping": (
+        "fixed_seed_evaluation: 100",
+        "fixed_seed_evaluation': expected a mapping {episodes: N, seed: S}, got 100",
+    ),
 }
+
+
+def test_fixed_seed_evaluation_sets_rllibs_custom_evaluation_function(tmp_path):
+    text = GOOD + "  fixed_seed_evaluation: {episodes: 7, seed: 300}\n"
+    text = text.replace("    model_config:", "    evaluation_interval: 2\n    model_config:")
+    [exp] = load_all([write(tmp_path, text)])
+    function = param_space(exp)["custom_evaluation_function"]
+    assert function.keywords == {"seeds": list(range(300, 307))}
+    assert all(t["config"]["custom_evaluation_function"] is not None for t in exp.trials)
 
 
 @pytest.mark.parametrize("case", sorted(BAD))

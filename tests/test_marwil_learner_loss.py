@@ -28,7 +28,7 @@ C2_START = 9.0  # moving_average_sqd_adv_norm_start
 VF_COEFF = 0.7
 
 
-def build_learner(beta):
+def build_learner(beta, burn_in=0, vf_share_layers=False):
     """A MARWIL_IL torch learner for CartPole with small nets; validate() (which reads data) is not called."""
     config = (
         MARWILILConfig()
@@ -38,8 +38,9 @@ def build_learner(beta):
             vf_coeff=VF_COEFF,
             moving_average_sqd_adv_norm_update_rate=RATE,
             moving_average_sqd_adv_norm_start=C2_START,
+            critic_burn_in_iterations=burn_in,
         )
-        .rl_module(model_config={"fcnet_hiddens": [16, 16], "vf_share_layers": False})
+        .rl_module(model_config={"fcnet_hiddens": [16, 16], "vf_share_layers": vf_share_layers})
         .debugging(seed=0)
     )
     torch.manual_seed(0)
@@ -172,3 +173,27 @@ def test_marwil_learner_with_beta_zero_is_behaviour_cloning():
     np.testing.assert_allclose(
         float(learner.moving_avg_sqd_adv_norms_per_module[DEFAULT_MODULE_ID].squeeze()), C2_START
     )
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_critic_burn_in_trains_only_the_value_function(shared):
+    """During the burn-in no gradient reaches the policy (with MARWIL's shared encoder: nor the encoder);
+    after it, the loss is MARWIL's again."""
+    learner, _ = build_learner(beta=1.0, burn_in=1, vf_share_layers=shared)
+    module = learner.module[DEFAULT_MODULE_ID]
+    batch = make_batch(3)
+    total, logged = learner_loss(learner, batch)
+    module.zero_grad(set_to_none=True)
+    fwd_out = module.forward_train(batch)
+    config = learner.config.get_config_for_module(DEFAULT_MODULE_ID)
+    learner.compute_loss_for_module(module_id=DEFAULT_MODULE_ID, config=config, batch=batch, fwd_out=fwd_out).backward()
+    frozen = [n for n, p in module.named_parameters() if p.grad is None or torch.count_nonzero(p.grad) == 0]
+    trained = [n for n, p in module.named_parameters() if n not in frozen]
+    assert trained and all(n.startswith(("vf.", "encoder.critic_encoder.")) for n in trained)
+    assert any(n.startswith("pi.") for n in frozen)
+    assert learner.metrics.peek((DEFAULT_MODULE_ID, "critic_burn_in")) == 1.0
+    logits, values = module_outputs(learner, batch)  # unchanged: no optimizer step was taken
+    assert total == pytest.approx(numpy_marwil_on(batch, logits, values, 1.0, C2_START)["total"], rel=RTOL)
+    learner.iterations_done = 1
+    learner_loss(learner, batch)
+    assert learner.metrics.peek((DEFAULT_MODULE_ID, "critic_burn_in")) == 0.0

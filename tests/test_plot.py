@@ -5,6 +5,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
 from rllib_il.cli.plot import main
 from rllib_il.workflow.plots import curve
@@ -114,3 +115,44 @@ def test_one_point_per_evaluation(tmp_path):
     assert points["training_iteration"].tolist() == [2, 4]
     assert points["evaluation/env_runners/episode_return_mean"].tolist() == [10.0, 30.0]
     assert last_values(frame)["evaluation/env_runners/episode_return_mean"] == 30.0
+
+
+def test_a_phase2_summary_shows_start_best_last_and_the_start_line(tmp_path, capsys, monkeypatch):
+    """A Phase 2 row reads 'start -> best -> last' of the metric that chose its start; the PNG gets the
+    start as a dashed reference line on that metric's panel."""
+    from rllib_il.workflow import summary
+    from rllib_il.workflow.handoff import StartCheckpoint
+
+    metric = "evaluation/env_runners/episode_return_mean"
+    trial_dir = tmp_path / "exp" / "trial_a"
+    trial_dir.mkdir(parents=True)
+    rows = [
+        {
+            "training_iteration": i + 1,
+            "evaluation": {"num_healthy_workers": 0, "env_runners": {"episode_return_mean": r}},
+        }
+        for i, r in enumerate([240.0, 262.5, 251.0])
+    ]
+    (trial_dir / "result.json").write_text("\n".join(json.dumps(r) for r in rows))
+    drawn = {}
+    monkeypatch.setattr(
+        summary, "plot_learning_curves", lambda curves, metrics, out, references=(): drawn.update(refs=references)
+    )
+    exp = SimpleNamespace(name="exp", trials=[{"params": {}}])
+    result = SimpleNamespace(
+        path=str(trial_dir), metrics={**rows[-1], "trial_id": "a"}, error=None, checkpoint=None, config={}
+    )
+    assert summarize(exp, [result], tmp_path, start=StartCheckpoint(tmp_path, metric, 249.7))
+    out = capsys.readouterr().out
+    assert "249.7 -> 262.5 -> 251" in out
+    assert drawn["refs"] == [(metric, 249.7, "start (Phase 1)")]
+
+
+def test_plot_cli_draws_reference_lines(tmp_path):
+    write_trial(tmp_path / "exp" / "trial_a", [1.0, 2.0])
+    out = tmp_path / "curves.png"
+    assert main([str(tmp_path / "exp"), "--reference", "Phase 1=1.5", "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit) as exit_code:
+        main([str(tmp_path / "exp"), "--reference", "Phase 1=high", "-o", str(out)])
+    assert exit_code.value.code == 2

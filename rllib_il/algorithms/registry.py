@@ -14,6 +14,7 @@ ALGORITHMS = {
     "MARWIL_IL": "rllib_il.algorithms.marwil.marwil:MARWILIL",
     "DQfD": "rllib_il.algorithms.dqfd.dqfd:DQfD",
     "APEX_DQfD": "rllib_il.algorithms.dqfd.dqfd:APEX_DQfD",
+    "PPO_IL": "rllib_il.algorithms.ppo_il.ppo_il:PPOIL",
 }
 
 

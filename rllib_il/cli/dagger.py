@@ -106,7 +106,7 @@ def train_round(exp, output_dir: Path, address):
     """Trains `exp` under `output_dir`; (headline metrics, last checkpoint path), or None if it failed."""
 
     init_ray(address)
-    results = run_experiment(exp, output_dir)
+    results, _ = run_experiment(exp, output_dir)
     if not summarize(exp, results, output_dir) or results[0].checkpoint is None:
         return None
     return headline(last_values(load_results(Path(results[0].path)))), results[0].checkpoint.path

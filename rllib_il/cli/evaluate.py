@@ -15,6 +15,7 @@ import ray
 from rllib_il.cli.options import parse_env_config
 from rllib_il.core.checkpoints import resolve_checkpoint
 from rllib_il.core.console import console
+from rllib_il.core.constants import DEFAULT_EVAL_SEED
 from rllib_il.core.errors import ConfigError, cli
 from rllib_il.core.logs import RUNTIME_ENV
 from rllib_il.rollout.gif import render_gif
@@ -34,7 +35,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--seed",
         type=int,
-        default=10_000,
+        default=DEFAULT_EVAL_SEED,
         help="episode i uses seed SEED + i (default 10000, away from recorded demonstration seeds)",
     )
     p.add_argument("--env", help="env to evaluate in (default: the checkpoint's trial env)")

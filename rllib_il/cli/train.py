@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.table import Table
 
 from rllib_il.core.console import console
+from rllib_il.core.constants import DEFAULT_EVAL_SEED
 from rllib_il.core.errors import ConfigError, cli
 from rllib_il.workflow.summary import summarize
 from rllib_il.workflow.trials import load_all
@@ -71,7 +72,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--eval-seed",
         type=int,
-        default=10_000,
+        default=DEFAULT_EVAL_SEED,
         metavar="S",
         help="the final evaluation's episode i uses seed S + i (default 10000)",
     )
@@ -142,8 +143,8 @@ def main(argv=None) -> int:
     for exp in experiments:
         if exp.name in earlier and args.overwrite:
             shutil.rmtree(output_dir / exp.name)
-        results = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
-        ok = summarize(exp, results, output_dir, args.eval_episodes, args.eval_seed) and ok
+        results, start = run_experiment(exp, output_dir, args.max_concurrent_trials, args.resume)
+        ok = summarize(exp, results, output_dir, args.eval_episodes, args.eval_seed, start) and ok
     return 0 if ok else 1
 
 

@@ -13,31 +13,16 @@ from rllib_il.envs import agent_spaces, is_multi_agent
 from rllib_il.experts.base import Expert
 
 
-class CheckpointExpert(Expert):
-    """Acts with the RLModule stored at `<checkpoint>/learner_group/learner/rl_module/<module_id>`.
+class ModulePolicy(Expert):
+    """Acts with an RLModule: `explore=False` takes the greedy action (logp = 0.0, a deterministic
+    behaviour policy), `explore=True` samples a ~ pi(.|s) and reports log pi(a|s). Observations go to
+    the module as the env gives them (no env-to-module connector)."""
 
-    `explore=False` takes the greedy action (logp = 0.0, a deterministic behaviour policy);
-    `explore=True` samples a ~ pi(.|s) and reports log pi(a|s). `module_id` may be omitted when the
-    checkpoint holds exactly one module.
-    """
-
-    def __init__(self, env, checkpoint=None, module_id=None, explore=False):
+    def __init__(self, env, module: RLModule, explore=False):
         super().__init__(env)
-        if not checkpoint:
-            raise ConfigError("expert checkpoint needs --checkpoint PATH")
         self.multi_agent = is_multi_agent(env)
-        self.module = load_module(checkpoint, module_id)
+        self.module = module
         self.explore = explore
-        obs_space, act_space = agent_spaces(env)
-        for what, mine, env_space in (
-            ("observation", self.module.observation_space, obs_space),
-            ("action", self.module.action_space, act_space),
-        ):
-            if mine != env_space:
-                raise ConfigError(
-                    f"checkpoint {checkpoint}: {what} space {one_line(mine)} "
-                    f"does not match the env's {one_line(env_space)}"
-                )
 
     def seed(self, seed):
         torch.manual_seed(seed)  # RLlib's distributions sample from torch's global generator
@@ -66,6 +51,26 @@ class CheckpointExpert(Expert):
             return dist.to_deterministic().sample().numpy(), np.zeros(len(obs))
         actions = dist.sample()
         return actions.numpy(), dist.logp(actions).numpy()
+
+
+class CheckpointExpert(ModulePolicy):
+    """Acts with the RLModule stored at `<checkpoint>/learner_group/learner/rl_module/<module_id>`
+    (`ModulePolicy`). `module_id` may be omitted when the checkpoint holds exactly one module."""
+
+    def __init__(self, env, checkpoint=None, module_id=None, explore=False):
+        if not checkpoint:
+            raise ConfigError("expert checkpoint needs --checkpoint PATH")
+        super().__init__(env, load_module(checkpoint, module_id), explore)
+        obs_space, act_space = agent_spaces(env)
+        for what, mine, env_space in (
+            ("observation", self.module.observation_space, obs_space),
+            ("action", self.module.action_space, act_space),
+        ):
+            if mine != env_space:
+                raise ConfigError(
+                    f"checkpoint {checkpoint}: {what} space {one_line(mine)} "
+                    f"does not match the env's {one_line(env_space)}"
+                )
 
 
 def load_module(checkpoint, module_id=None) -> RLModule:

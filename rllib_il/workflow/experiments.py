@@ -9,6 +9,8 @@ The file format is the classic RLlib/Tune one::
       checkpoint_config: {checkpoint_frequency: 5, checkpoint_at_end: true}
       config:                        # AlgorithmConfig attributes; {grid_search: [...]} anywhere
         beta: {grid_search: [0, 0.25, 1]}
+        evaluation_interval: 5
+      fixed_seed_evaluation: {episodes: 100, seed: 10000}   # optional: see rllib_il/rollout/fixed_seeds.py
 
 Unlike RLlib's `update_from_dict`, which silently accepts any key, every key is checked against the
 algorithm's config class, and every resolved trial runs through `AlgorithmConfig.validate()` before
@@ -28,7 +30,8 @@ from rllib_il.core.errors import ConfigError, did_you_mean
 from rllib_il.envs import ensure_registered
 from rllib_il.workflow.handoff import check_spec
 
-EXPERIMENT_KEYS = ("run", "env", "stop", "config", "checkpoint_config", "restore_from")
+EXPERIMENT_KEYS = ("run", "env", "stop", "config", "checkpoint_config", "restore_from", "fixed_seed_evaluation")
+FIXED_SEED_KEYS = ("episodes", "seed")
 
 
 CHECKPOINT_KEYS = (
@@ -67,6 +70,7 @@ class Experiment:
     config: Dict[str, Any]
     checkpoint_config: Dict[str, Any]
     restore_from: Any = None  # Phase 2: where to start from (see rllib_il/workflow/handoff.py)
+    fixed_seed_evaluation: Optional[Dict[str, int]] = None  # {episodes, seed}: rllib_il/rollout/fixed_seeds.py
     trials: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def where(self, key: Optional[str] = None) -> str:
@@ -115,6 +119,7 @@ def _parse_experiment(path: str, name, spec) -> Experiment:
         config={k: v for k, v in config.items() if k != "env"},
         checkpoint_config=dict(spec.get("checkpoint_config") or {}),
         restore_from=spec.get("restore_from"),
+        fixed_seed_evaluation=spec.get("fixed_seed_evaluation"),
     )
     _check_run_and_env(exp)
     _check_stop(exp)
@@ -122,7 +127,29 @@ def _parse_experiment(path: str, name, spec) -> Experiment:
     _check_config_keys(exp, exp.config, default_config(exp.run))
     if exp.restore_from is not None:
         check_spec(exp.restore_from, exp.where("restore_from"))
+    if exp.fixed_seed_evaluation is not None:
+        _check_fixed_seed_evaluation(exp)
     return exp
+
+
+def _check_fixed_seed_evaluation(exp: Experiment) -> None:
+    """`fixed_seed_evaluation: {episodes: N, seed: S}` (seed defaults to 10000); needs evaluation_interval."""
+    spec = exp.fixed_seed_evaluation
+    where = exp.where("fixed_seed_evaluation")
+    if not isinstance(spec, dict) or "episodes" not in spec:
+        raise ConfigError(f"{where}: expected a mapping {{episodes: N, seed: S}}, got {spec!r}")
+    for key, value in spec.items():
+        if key not in FIXED_SEED_KEYS:
+            raise ConfigError(
+                f"{exp.where(f'fixed_seed_evaluation.{key}')}: unknown key{did_you_mean(str(key), FIXED_SEED_KEYS)}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "episodes" else 0):
+            least = 1 if key == "episodes" else 0
+            raise ConfigError(
+                f"{exp.where(f'fixed_seed_evaluation.{key}')}: expected an integer >= {least}, got {value!r}"
+            )
+    if not exp.config.get("evaluation_interval"):
+        raise ConfigError(f"{where}: needs config.evaluation_interval (how often to evaluate, in iterations)")
 
 
 def _check_run_and_env(exp: Experiment) -> None:

@@ -19,7 +19,7 @@ encoders (PPO's default) as that encoder in both, which computes the same functi
 
 import functools
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, NamedTuple, Optional, Union
 
 import numpy as np
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
@@ -55,10 +55,18 @@ def check_spec(spec, where: str) -> None:
         raise ConfigError(f"{where}.trial: expected a mapping of grid parameters, got {spec['trial']!r}")
 
 
-def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> Path:
+class StartCheckpoint(NamedTuple):
+    """Where a Phase 2 starts: the checkpoint, and the score that chose it (None: no metric, or never reported)."""
+
+    path: Path
+    metric: Optional[str] = None
+    score: Optional[float] = None
+
+
+def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> StartCheckpoint:
     """The checkpoint a Phase 2 experiment starts from; prints which one and why."""
     if isinstance(spec, str):
-        return Path(spec).resolve()
+        return StartCheckpoint(Path(spec).resolve())
     exp_dir = Path(output_dir) / spec["experiment"]
     if not exp_dir.is_dir():
         exp_dir = Path(spec["experiment"])
@@ -104,7 +112,7 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
     score, trial, path = pick(candidates, key=lambda c: -np.inf if c[0] is None else c[0])
     shown = f" ({metric}={score:.4g})" if score is not None else ""
     print(f"Starting from {trial} checkpoint {path}{shown}")
-    return path
+    return StartCheckpoint(path, metric, score)
 
 
 def _reported(analysis, trial, metric: str, where: str) -> bool:

@@ -1,7 +1,7 @@
 """Learning curves of Tune runs on one PNG (matplotlib's `Figure`: no GUI backend, no global state)."""
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -18,9 +18,15 @@ def curve(frame: pd.DataFrame, x: str, key: str) -> pd.DataFrame:
 
 
 def plot_learning_curves(
-    runs: Dict[str, pd.DataFrame], metrics: List[Sequence[str]], out: Path, x: str = "training_iteration"
+    runs: Dict[str, pd.DataFrame],
+    metrics: List[Sequence[str]],
+    out: Path,
+    x: str = "training_iteration",
+    references: Sequence[Tuple[str, float, str]] = (),
 ) -> Optional[Path]:
-    """One subplot per metric (the first of its candidate keys found), one line per run.
+    """One subplot per metric (the first of its candidate keys found), one line per run, and a dashed
+    horizontal line per `references` entry (metric key, value, label) on that metric's subplot
+    (e.g. the Phase 1 score a Phase 2 started from).
 
     Returns the PNG path, or None when no run has any of the metrics.
     """
@@ -39,6 +45,8 @@ def plot_learning_curves(
             if key in frame.columns:
                 points = curve(frame, x, key)
                 ax.plot(points[x], points[key], marker=".", label=label)
+        for style, (_, value, label) in zip(("--", ":", "-."), [r for r in references if r[0] == key]):
+            ax.axhline(value, color="black", linestyle=style, linewidth=1, label=f"{label}: {value:.4g}")
         ax.set_xlabel(x)
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from rllib_il.core.console import console
+from rllib_il.core.constants import DEFAULT_EVAL_SEED
 from rllib_il.core.nested import lookup
 from rllib_il.workflow.evaluation import evaluate_checkpoint
 from rllib_il.workflow.plots import plot_learning_curves
@@ -37,15 +38,21 @@ def headline(metrics: dict) -> dict:
     return found
 
 
-def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed: int = 10_000) -> bool:
-    """Prints one row per trial (params, headline metrics), the checkpoints, writes the curves PNG and,
-    with `eval_episodes`, evaluates every trial's last checkpoint (`final_evaluation`)."""
+def summarize(
+    exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed: int = DEFAULT_EVAL_SEED, start=None
+) -> bool:
+    """Prints one row per trial (params, headline metrics, best and, for a Phase 2 (`start`, a
+    `StartCheckpoint`), the score it started from), the checkpoints, writes the curves PNG (with the
+    start as a reference line) and, with `eval_episodes`, evaluates every trial's last checkpoint
+    (`final_evaluation`)."""
     table = Table(
         title=f"{exp.name}: results in {output_dir.resolve() / exp.name}",
-        caption="return, % arrived: the last value each trial reported in training (in-training "
-        "evaluations are short; the final evaluation below is the number to quote)",
+        caption="return, % arrived: the last value each trial reported in training; best: the best such value "
+        "(in-training evaluations are short unless fixed_seed_evaluation sets them; the final evaluation "
+        "below is the number to quote)",
     )
-    for column in ("trial", "params", "iterations", *HEADLINE, "status"):
+    progress = progress_column(start)
+    for column in ("trial", "params", "iterations", *HEADLINE, progress, "status"):
         table.add_column(column)
     ok = True
     curves, checkpoints, finished = {}, [], []
@@ -54,7 +61,7 @@ def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed:
         params = ", ".join(f"{k}={v}" for k, v in _grid_params(exp, result.config).items()) or "-"
         if result.error:
             ok = False
-            table.add_row(trial, params, "-", *["-"] * len(HEADLINE), f"ERROR: {result.error}".splitlines()[0])
+            table.add_row(trial, params, "-", *["-"] * len(HEADLINE), "-", f"ERROR: {result.error}".splitlines()[0])
             continue
         frame = load_results(Path(result.path))
         shown = headline(last_values(frame))
@@ -63,6 +70,7 @@ def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed:
             params,
             str(result.metrics.get("training_iteration", "-")),
             *[format_headline(c, shown.get(c)) for c in HEADLINE],
+            start_best_last(frame, start),
             "ok",
         )
         curves[params if params != "-" else f"trial {trial}"] = frame
@@ -77,13 +85,39 @@ def summarize(exp, results, output_dir: Path, eval_episodes: int = 0, eval_seed:
             soft_wrap=True,
         )
     if curves:
-        png = plot_learning_curves(curves, list(HEADLINE.values()), output_dir / exp.name / "learning_curves.png")
+        references = [(start.metric, start.score, "start (Phase 1)")] if start and start.score is not None else []
+        png = plot_learning_curves(
+            curves, list(HEADLINE.values()), output_dir / exp.name / "learning_curves.png", references=references
+        )
         if png:
             out.print(f"Learning curves: {png.resolve()}", soft_wrap=True)
         out.print(f"TensorBoard: tensorboard --logdir {output_dir.resolve() / exp.name}", soft_wrap=True)
     if eval_episodes and finished:
         final_evaluation(finished, eval_episodes, eval_seed)
     return ok
+
+
+def progress_column(start) -> str:
+    if start is not None and start.metric is not None:
+        return f"{start.metric.split('/')[-1]}: start -> best -> last"
+    return "best (first headline metric)"
+
+
+def start_best_last(frame, start) -> str:
+    """'249.7 -> 263.1 -> 258.0' for the metric that chose a Phase 2's start (start: its score; best,
+    last: this trial's best and last reported values), or the best value of the first headline metric
+    when the run has no start."""
+    if start is not None and start.metric is not None:
+        if start.metric not in frame.columns or frame[start.metric].isna().all():
+            return "-"
+        values = frame[start.metric].dropna()
+        first = "-" if start.score is None else f"{start.score:.4g}"
+        return f"{first} -> {values.max():.4g} -> {values.iloc[-1]:.4g}"
+    for column, keys in HEADLINE.items():
+        for key in keys:
+            if key in frame.columns and frame[key].notna().any():
+                return format_headline(column, frame[key].max())
+    return "-"
 
 
 def final_evaluation(finished, episodes: int, seed: int) -> None:

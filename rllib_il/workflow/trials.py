@@ -9,10 +9,11 @@ from typing import Any, Dict, List
 from ray.tune.search.variant_generator import generate_variants
 
 from rllib_il.algorithms.registry import ALGORITHMS, prepared_config
-from rllib_il.core.constants import SHARED_MODULE_ID
+from rllib_il.core.constants import DEFAULT_EVAL_SEED, SHARED_MODULE_ID
 from rllib_il.core.errors import ConfigError, did_you_mean
 from rllib_il.data.readers import datasets_metadata
 from rllib_il.envs import ENVS, map_to_shared
+from rllib_il.rollout.fixed_seeds import evaluation_function
 from rllib_il.workflow.experiments import CONFIG_KEY_ALIASES, Experiment, is_grid, load_file
 
 # Dataset locations: made absolute, since Tune runs every trial in its own working directory.
@@ -47,6 +48,9 @@ def param_space(exp: Experiment) -> Dict[str, Any]:
         space["callbacks"] = spec.callbacks
     if uses_rllib_offline_data(exp.run, space):
         _rllib_offline_defaults(space)
+    if exp.fixed_seed_evaluation is not None:
+        spec = exp.fixed_seed_evaluation
+        space["custom_evaluation_function"] = evaluation_function(spec["episodes"], spec.get("seed", DEFAULT_EVAL_SEED))
     return space
 
 

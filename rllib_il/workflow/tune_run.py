@@ -21,13 +21,15 @@ def init_ray(address):
 
 
 def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=False):
-    """One Tune run (or the continuation of an interrupted one); returns its ResultGrid."""
+    """One Tune run (or the continuation of an interrupted one); returns its ResultGrid and, for a
+    Phase 2, the `StartCheckpoint` it started from (else None)."""
     space = param_space(exp)
+    start = None
     if exp.restore_from is not None:
-        checkpoint = resolve_checkpoint(exp.restore_from, output_dir, exp.where("restore_from"))
+        start = resolve_checkpoint(exp.restore_from, output_dir, exp.where("restore_from"))
         for trial in exp.trials:
-            check_compatible(exp.run, trial["config"], checkpoint)
-        space["callbacks_on_algorithm_init"] = on_init_callback(checkpoint)
+            check_compatible(exp.run, trial["config"], start.path)
+        space["callbacks_on_algorithm_init"] = on_init_callback(start.path)
     if max_concurrent_trials is None:
         max_concurrent_trials = max(1, int(ray.cluster_resources().get("CPU", 1)) // 4)
     check_ray_data_cpus(exp, space, max_concurrent_trials)
@@ -41,7 +43,7 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
             resume_unfinished=True,
             resume_errored=True,
         )
-        return tuner.fit()
+        return tuner.fit(), start
     tuner = tune.Tuner(
         tune_trainable(exp.run),
         param_space=space,
@@ -53,7 +55,7 @@ def run_experiment(exp, output_dir: Path, max_concurrent_trials=None, resume=Fal
             checkpoint_config=tune.CheckpointConfig(**exp.checkpoint_config),
         ),
     )
-    return tuner.fit()
+    return tuner.fit(), start
 
 
 def check_ray_data_cpus(exp, space: dict, max_concurrent_trials: int) -> None:

@@ -1,8 +1,9 @@
 """Ape-X actors: every env runner explores with its own constant epsilon.
 
 Horgan et al. 2018 (arXiv 1803.00933), section 4: runner i of N uses
-    eps_i = base ** (1 + alpha * i / (N - 1)),   base = 0.4, alpha = 7,
-so the actors span greedy-ish (0.4^8 ~ 0.0007) to exploratory (0.4). RLlib's DQN module reads its
+    eps_i = base ** (1 + alpha * i / (N - 1)),   base = 0.4, alpha = 7 in the paper (from scratch),
+so the actors span greedy-ish (0.4^8 ~ 0.0007) to exploratory (0.4). DQfD's Phase 2 starts from a
+pre-trained policy and uses base 0.1 by default (`DQfDConfig.apex_epsilon_base`). RLlib's DQN module reads its
 epsilon from `module.epsilon_schedule`; we replace that schedule after the module is built.
 The epsilon in use is logged by each runner as `epsilon_runner_<i>`.
 """
@@ -13,7 +14,7 @@ from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from ray.rllib.utils.schedules.scheduler import Scheduler
 
 
-def apex_epsilon(index: int, num_runners: int, base: float = 0.4, alpha: float = 7.0) -> float:
+def apex_epsilon(index: int, num_runners: int, base: float, alpha: float) -> float:
     """eps_i = base^(1 + alpha * i / (N - 1)); a single runner uses `base`."""
     if num_runners <= 1:
         return base

@@ -69,7 +69,11 @@ class DQfDConfig(DQNConfig):
         self.pretrain_updates_per_iteration = 100
         self.mixed_env_steps_per_iteration = 0
         self.per_runner_epsilon = False
-        self.apex_epsilon_base = 0.4
+        # Phase 2 explores from the pre-trained policy (docs/dqfd.md, "Phase 2 settings"): DQfD's
+        # epsilon 0.01 after pre-training; Ape-X runners span 0.1 .. 0.1^8 (mean 0.05 on 2 runners,
+        # ~0.006 on many) where Ape-X from scratch uses base 0.4.
+        self.epsilon = [(0, 0.01)]
+        self.apex_epsilon_base = 0.1
         self.apex_epsilon_alpha = 7.0
         # DQfD paper: 10-step returns, alpha 0.4, beta 0.6.
         self.n_step = 10
@@ -116,7 +120,8 @@ class DQfDConfig(DQNConfig):
                 round of `training_intensity`). Use it instead of `min_sample_timesteps_per_iteration`,
                 which must stay 0 so that pre-training iterations (no env steps) can end.
             per_runner_epsilon: Ape-X exploration, eps_i = base^(1 + alpha i / (N - 1)) for runner i.
-            apex_epsilon_base, apex_epsilon_alpha: base (0.4) and alpha (7) of that formula.
+            apex_epsilon_base, apex_epsilon_alpha: base (default 0.1; Ape-X from scratch: 0.4) and alpha (7)
+                of that formula.
         """
         super().training(**kwargs)
         for key, value in dict(locals()).items():

@@ -38,7 +38,8 @@ from ray.rllib.utils.metrics import (
 )
 from typing_extensions import Self
 
-from rllib_il.algorithms.marwil.checks import NAME, check_beta
+from rllib_il.algorithms.critic_burn_in import check_burn_in
+from rllib_il.algorithms.marwil.checks import NAME, check_beta, is_behaviour_cloning
 from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays
 from rllib_il.algorithms.marwil.mixing import expert_rows, mix_minibatches
 from rllib_il.algorithms.marwil.prepare import prepare
@@ -82,6 +83,7 @@ class MARWILILConfig(MARWILConfig):
         self.lr = 5e-4
         self.materialize_data = False
         self.expert_fraction = 1.0
+        self.critic_burn_in_iterations = 0
         # Mixed MARWIL needs whole episodes for its Monte-Carlo returns.
         self.batch_mode = "complete_episodes"
 
@@ -93,6 +95,7 @@ class MARWILILConfig(MARWILConfig):
         max_episodes: Optional[int] = NotProvided,
         data_in_memory: Optional[Union[str, bool]] = NotProvided,
         expert_fraction=NotProvided,
+        critic_burn_in_iterations: Optional[int] = NotProvided,
         **kwargs,
     ) -> Self:
         """Sets the training config (see MARWILConfig.training).
@@ -114,6 +117,9 @@ class MARWILILConfig(MARWILConfig):
                 on the dataset only; below 1.0 the env runners sample complete episodes each iteration
                 with the current policy and fill the rest of every minibatch (mixed MARWIL, e.g. 0.25
                 for the 2020 baselines' 25 % expert / 75 % simulation).
+            critic_burn_in_iterations: training iterations at the start in which only the value function
+                learns (rllib_il/algorithms/critic_burn_in.py): a mixed MARWIL from a BC checkpoint
+                gets values before its advantages weight the policy loss. Needs beta > 0 at some time.
         """
         super().training(**kwargs)
         if validation_fraction is not NotProvided:
@@ -124,6 +130,8 @@ class MARWILILConfig(MARWILConfig):
             self.data_in_memory = data_in_memory
         if expert_fraction is not NotProvided:
             self.expert_fraction = expert_fraction
+        if critic_burn_in_iterations is not NotProvided:
+            self.critic_burn_in_iterations = critic_burn_in_iterations
         return self
 
     @property
@@ -150,6 +158,12 @@ class MARWILILConfig(MARWILConfig):
     @override(MARWILConfig)
     def validate(self) -> None:
         check_beta(self.beta)
+        check_burn_in(self)
+        if self.critic_burn_in_iterations and is_behaviour_cloning(self.beta):
+            raise ConfigError(
+                f"critic_burn_in_iterations: {self.critic_burn_in_iterations}; beta is 0 throughout, so no value "
+                "function is trained to burn in"
+            )
         check_fraction(self.expert_fraction)
         if self.is_online and self.batch_mode != "complete_episodes":
             raise ConfigError(

@@ -14,6 +14,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ModuleID, TensorType
 
+from rllib_il.algorithms.critic_burn_in import CRITIC_BURN_IN_KEY, CriticBurnIn
 from rllib_il.algorithms.marwil.checks import is_behaviour_cloning
 from rllib_il.algorithms.marwil.in_memory_data import BEHAVIOUR_LOGP
 from rllib_il.algorithms.marwil.marwil_learner import LEARNER_RESULTS_ACTION_ACCURACY_KEY, MARWILILLearner
@@ -27,12 +28,15 @@ def action_accuracy(action_dist, actions: torch.Tensor) -> torch.Tensor:
     return (greedy == actions).reshape(len(actions), -1).all(dim=1).float().mean()
 
 
-class MARWILILTorchLearner(MARWILILLearner, TorchLearner):
+class MARWILILTorchLearner(CriticBurnIn, MARWILILLearner, TorchLearner):
     @override(TorchLearner)
     def compute_loss_for_module(
         self, *, module_id: ModuleID, config=None, batch: Dict[str, Any], fwd_out: Dict[str, TensorType]
     ) -> TensorType:
         module = self.module[module_id].unwrapped()
+        burning_in = self.burning_in(config)
+        if burning_in:  # the policy loss sees constants: only the value function learns
+            fwd_out = self.frozen_policy(module, fwd_out)
         action_dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
         logp = action_dist.logp(batch[Columns.ACTIONS])
 
@@ -57,6 +61,7 @@ class MARWILILTorchLearner(MARWILILLearner, TorchLearner):
             POLICY_LOSS_KEY: loss.policy,
             ENTROPY_KEY: action_dist.entropy().mean(),
             LEARNER_RESULTS_ACTION_ACCURACY_KEY: action_accuracy(action_dist, batch[Columns.ACTIONS]),
+            CRITIC_BURN_IN_KEY: torch.tensor(float(burning_in)),
         }
         if values is not None:
             stats.update(
