@@ -95,7 +95,7 @@ def test_apex_runners_use_and_log_their_own_epsilon(ray_session, cartpole_data):
         )
     finally:
         algo.stop()
-    assert sorted(eps) == [(1, pytest.approx(0.4)), (2, pytest.approx(0.4**8))]
+    assert sorted(eps) == [(1, pytest.approx(0.1)), (2, pytest.approx(0.1**8))]
     assert result["env_runners"]["epsilon_runner_1"] == pytest.approx(0.1)
     assert result["env_runners"]["epsilon_runner_2"] == pytest.approx(0.1**8)
 

@@ -4,7 +4,8 @@
 DQfD = Phase 1 (`experiments/cartpole/apex_IL.yaml`, demonstrations only, no env step) with the
 seed set, its last checkpoint handed to Phase 2 (`cartpole-dqn-DQfD` of `dqn_DQfD.yaml`: 25/75 mix,
 margin loss) by `rllib_il.workflow.handoff` as in train_imitate; DQN = `cartpole-dqn-scratch` of the same file
-(same network, lr, batch, n-step, replay, target update, epsilon schedule). Evaluation as in the
+(same network, lr, batch, n-step, replay, target update; DQfD explores with epsilon 0.01 from the
+pre-trained policy, DQN's epsilon decays from 1.0). Evaluation as in the
 files: greedy, 10 episodes, after every 1000 env steps, plus one of the Phase 1 policy (0 env steps).
 Budget = the files' `num_env_steps_sampled_lifetime` stop. Print lines are the measurements
 (docs/dqfd.md).
@@ -22,7 +23,7 @@ from rllib_il.workflow.trials import resolve_trials
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 450.0
-DQFD_MIN_ENV_STEPS = 5000  # DQfD keeps training past the target until epsilon has decayed (stability)
+DQFD_MIN_ENV_STEPS = 5000  # DQfD keeps training past the target for a while: does it keep the level?
 
 
 def file_config(file: str, experiment: str, seed: int, **overrides):

@@ -134,3 +134,27 @@ def test_the_kl_needs_discrete_actions():
     with pytest.raises(ConfigError, match="policy_kl_coeff: implemented for Discrete actions; Pendulum-v1's are Box"):
         config.prepare()
     PPOILConfig().environment("Pendulum-v1").training(critic_burn_in_iterations=3).prepare().validate()
+
+
+def test_ppos_adaptive_kl_coefficient_waits_for_the_end_of_the_burn_in():
+    """A burn-in iteration's KL is ~0 (the policy cannot move); PPO would halve its coefficient."""
+    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    learner, config = build_learner(burn_in=2)
+    batch = make_batch(learner)
+    start = learner.curr_kl_coeffs_per_module[DEFAULT_MODULE_ID].item()
+    for iteration in range(3):
+        loss_and_grads(learner, config, batch)
+        learner.after_gradient_based_update(timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: 100 * (iteration + 1)})
+        assert learner.iterations_done == iteration + 1
+        coeff = learner.curr_kl_coeffs_per_module[DEFAULT_MODULE_ID].item()
+        assert coeff == (start if iteration < 2 else pytest.approx(start / 2))
+
+
+def test_without_the_kl_no_start_policy_is_kept():
+    config = PPOILConfig().environment("CartPole-v1").training(critic_burn_in_iterations=1).debugging(seed=0)
+    spec = config.get_multi_rl_module_spec(env=gym.make("CartPole-v1"))
+    learner = config.get_default_learner_class()(config=config, module_spec=spec)
+    learner.build()
+    loss_and_grads(learner, config.get_config_for_module(DEFAULT_MODULE_ID), make_batch(learner))
+    assert learner.start_modules == {}

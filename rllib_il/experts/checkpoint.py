@@ -25,7 +25,8 @@ class ModulePolicy(Expert):
         self.explore = explore
 
     def seed(self, seed):
-        torch.manual_seed(seed)  # RLlib's distributions sample from torch's global generator
+        if self.explore:  # RLlib's distributions sample from torch's global generator; greedy draws nothing
+            torch.manual_seed(seed)
 
     def act(self, obs):
         if not self.multi_agent:

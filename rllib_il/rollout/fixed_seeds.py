@@ -39,13 +39,21 @@ def evaluate_on_seeds(algorithm, eval_env_runner_group, seeds: Sequence[int]):
     statistics into the algorithm's evaluation results and returns RLlib's (results, env steps,
     agent steps)."""
     group = eval_env_runner_group or algorithm.env_runner_group
-    remote = group.num_healthy_remote_workers()
-    if remote:
-        chunks = [c.tolist() for c in np.array_split(np.asarray(seeds), remote)]
-        per_runner = group.foreach_env_runner(functools.partial(_run_chunk, chunks=chunks), local_env_runner=False)
+    runners = group.healthy_worker_ids() if group.num_healthy_remote_workers() else []
+    if runners:
+        chunks = dict(zip(runners, (c.tolist() for c in np.array_split(np.asarray(seeds), len(runners)))))
+        per_runner = group.foreach_env_runner(
+            functools.partial(_run_chunk, chunks=chunks),
+            local_env_runner=False,
+            remote_worker_ids=runners,
+            timeout_seconds=algorithm.config.evaluation_sample_timeout_s,
+        )
     else:
-        per_runner = [_run_chunk(group.local_env_runner, chunks=[list(seeds)])]
+        per_runner = [_run_chunk(group.local_env_runner, chunks={0: list(seeds)})]
     stats = [s for chunk in per_runner for s in chunk]
+    if not stats:  # every eval runner failed: RLlib restores them; this evaluation reports nothing
+        return {}, 0, 0
+    # A runner lost during the call leaves its seeds out: num_episodes says how many were played.
     summary = summarize(stats)
     values = {
         "episode_return_mean": summary["return_mean"],
@@ -59,12 +67,12 @@ def evaluate_on_seeds(algorithm, eval_env_runner_group, seeds: Sequence[int]):
     runner_metrics = MetricsLogger()
     runner_metrics.log_dict(values, window=1)
     algorithm.metrics.aggregate([runner_metrics.reduce()], key=(EVALUATION_RESULTS, ENV_RUNNER_RESULTS))
-    return {}, int(summary["steps"]), int(summary["steps"])
+    return {}, int(summary["steps"]), int(summary["steps"])  # agent steps counted as env steps
 
 
 def _run_chunk(runner, chunks):
-    """Runner i (1-based for remote runners, 0 for the local one) plays the episodes of chunk i - 1 (or 0)."""
-    seeds = chunks[max(runner.worker_index - 1, 0)]
+    """The runner plays the seeds `chunks` holds under its worker index (0: the local runner)."""
+    seeds = chunks[runner.worker_index]
     config = runner.config
     key = (str(config.env), json.dumps(config.env_config, sort_keys=True, default=str))
     if key not in _ENVS:

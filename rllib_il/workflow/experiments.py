@@ -143,13 +143,16 @@ def _check_fixed_seed_evaluation(exp: Experiment) -> None:
             raise ConfigError(
                 f"{exp.where(f'fixed_seed_evaluation.{key}')}: unknown key{did_you_mean(str(key), FIXED_SEED_KEYS)}"
             )
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if key == "episodes" else 0):
-            least = 1 if key == "episodes" else 0
+        least = 1 if key == "episodes" else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ConfigError(
                 f"{exp.where(f'fixed_seed_evaluation.{key}')}: expected an integer >= {least}, got {value!r}"
             )
     if not exp.config.get("evaluation_interval"):
         raise ConfigError(f"{where}: needs config.evaluation_interval (how often to evaluate, in iterations)")
+    for key in ("evaluation_duration", "evaluation_duration_unit", "custom_evaluation_function"):
+        if key in exp.config:
+            raise ConfigError(f"{exp.where('config.' + key)}: set by fixed_seed_evaluation (its episodes and seed)")
 
 
 def _check_run_and_env(exp: Experiment) -> None:

@@ -61,6 +61,7 @@ class StartCheckpoint(NamedTuple):
     path: Path
     metric: Optional[str] = None
     score: Optional[float] = None
+    mode: str = "max"
 
 
 def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> StartCheckpoint:
@@ -112,7 +113,7 @@ def resolve_checkpoint(spec: Union[str, dict], output_dir: Path, where: str) -> 
     score, trial, path = pick(candidates, key=lambda c: -np.inf if c[0] is None else c[0])
     shown = f" ({metric}={score:.4g})" if score is not None else ""
     print(f"Starting from {trial} checkpoint {path}{shown}")
-    return StartCheckpoint(path, metric, score)
+    return StartCheckpoint(path, metric, score, mode)
 
 
 def _reported(analysis, trial, metric: str, where: str) -> bool:

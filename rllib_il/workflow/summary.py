@@ -112,7 +112,8 @@ def start_best_last(frame, start) -> str:
             return "-"
         values = frame[start.metric].dropna()
         first = "-" if start.score is None else f"{start.score:.4g}"
-        return f"{first} -> {values.max():.4g} -> {values.iloc[-1]:.4g}"
+        best = values.max() if start.mode == "max" else values.min()
+        return f"{first} -> {best:.4g} -> {values.iloc[-1]:.4g}"
     for column, keys in HEADLINE.items():
         for key in keys:
             if key in frame.columns and frame[key].notna().any():

@@ -24,6 +24,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.schedules.scheduler import Scheduler
 
 from rllib_il.algorithms.critic_burn_in import check_burn_in
+from rllib_il.algorithms.ppo_il.coefficients import coefficients, uses_policy_kl
 from rllib_il.algorithms.ppo_il.torch.ppo_il_torch_learner import PPOILTorchLearner
 from rllib_il.algorithms.prepared import PreparesConfig
 from rllib_il.core.errors import ConfigError, one_line
@@ -71,8 +72,10 @@ class PPOILConfig(PPOConfig):
         config = self.copy(copy_frozen=False)
         if isinstance(config.env, str):
             ensure_registered(config.env)
-        if config.env is not None and _max_value(config.policy_kl_coeff) > 0:
-            _, action_space = agent_spaces(make_env(config.env, dict(config.env_config)))
+        if config.env is not None and uses_policy_kl(config):
+            env = make_env(config.env, dict(config.env_config))
+            _, action_space = agent_spaces(env)
+            env.close()
             if not isinstance(action_space, gym.spaces.Discrete):
                 raise ConfigError(
                     f"policy_kl_coeff: implemented for Discrete actions; {config.env}'s are {one_line(action_space)}"
@@ -90,23 +93,11 @@ class PPOILConfig(PPOConfig):
             setting_name="policy_kl_coeff",
             description="coefficient of the KL toward the start policy",
         )
-        values = (
-            [v for _, v in self.policy_kl_coeff] if isinstance(self.policy_kl_coeff, list) else [self.policy_kl_coeff]
-        )
-        if min(values) < 0:
+        if min(coefficients(self.policy_kl_coeff)) < 0:
             raise ConfigError(f"policy_kl_coeff: {self.policy_kl_coeff!r} must be >= 0")
-
-
-def _values(fixed_or_schedule) -> list:
-    return [v for _, v in fixed_or_schedule] if isinstance(fixed_or_schedule, list) else [fixed_or_schedule]
-
-
-def _min_value(fixed_or_schedule) -> float:
-    return min(_values(fixed_or_schedule))
-
-
-def _max_value(fixed_or_schedule) -> float:
-    return max(_values(fixed_or_schedule))
+        if self.critic_burn_in_iterations and self.num_learners > 1:
+            # DDP (torch_ddp_kwargs find_unused_parameters=False) fails on parameters without gradients.
+            raise ConfigError("critic_burn_in_iterations: runs on one learner (num_learners 0 or 1)")
 
 
 class PPOIL(PreparesConfig, PPO):

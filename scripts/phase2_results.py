@@ -1,0 +1,145 @@
+"""Write a measured Phase 2 result: docs/results/<name>.json and a learning-curve PNG.
+
+    python scripts/phase2_results.py --name lunarlander_dqfd_phase2 --runs results/x/lunarlander-dqn-DQfD \
+        --start results/x/lunarlander-apex-IL --command "python train_imitate.py -f ... -f ..."
+
+`--runs` is a Phase 2 Tune experiment directory with one trial per seed (`config.seed`). Each trial's
+last checkpoint is evaluated greedily on `--episodes` episodes with seeds `--eval-seed` .. (the
+closing evaluation of `train_imitate.py` wrote `<checkpoint>/evaluation.json` when its settings were
+the same; it is read then, else the evaluation runs here). `--start` is the Phase 1 experiment (or
+checkpoint) the seeds started from: the checkpoint `restore_from` chose is evaluated the same way and
+is the dashed reference line of the PNG. `--gain` reports Phase 2 minus the start instead of Phase 2.
+The PNG draws every trial's in-training evaluations (fixed-seed ones when the files set
+`fixed_seed_evaluation`) against env steps. Nothing is written by hand: every number comes from the
+runs' files or from an evaluation run by this script.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from rllib_il.core.checkpoints import checkpoint_modules
+from rllib_il.core.constants import DEFAULT_EVAL_SEED
+from rllib_il.core.errors import ConfigError, cli
+from rllib_il.workflow.evaluation import evaluate_checkpoint, trial_env
+from rllib_il.workflow.plots import plot_learning_curves
+from rllib_il.workflow.results import load_results
+
+METRICS = {
+    "return": ("return_mean", "evaluation/env_runners/episode_return_mean"),
+    "percentage_complete": ("percentage_complete", "evaluation/env_runners/percentage_complete"),
+}
+ENV_STEPS = "num_env_steps_sampled_lifetime"
+HELD_OUT_SEED = 20_000
+
+
+def machine() -> str:
+    memory = psutil.virtual_memory().total / 2**30
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def last_checkpoint(trial: Path) -> Path:
+    checkpoints = sorted(c for c in trial.glob("checkpoint_*") if checkpoint_modules(c))
+    if not checkpoints:
+        raise ConfigError(f"{trial}: no checkpoint")
+    return checkpoints[-1]
+
+
+def evaluation(checkpoint: Path, episodes: int, seed: int) -> dict:
+    """The checkpoint's evaluation.json if it was made with these settings, else a new evaluation."""
+    saved = checkpoint / "evaluation.json"
+    if saved.is_file():
+        found = json.loads(saved.read_text())
+        if found.get("seeds") == [seed, seed + episodes - 1] and not found.get("explore"):
+            return found
+    env, env_config = trial_env(checkpoint)
+    return evaluate_checkpoint(checkpoint, env, env_config, episodes, seed, checkpoint / "evaluation.json")
+
+
+def start_checkpoint(start: Path, log: str) -> Path:
+    """`start` itself if a checkpoint, else the checkpoint the Phase 2 log says it started from."""
+    if checkpoint_modules(start):
+        return start
+    found = re.findall(r"Starting from \S+ checkpoint (\S+)", log)
+    chosen = [Path(p) for p in found if str(start.resolve()) in str(Path(p).resolve())]
+    if not chosen:
+        raise ConfigError(f"--start {start}: give the checkpoint, or --log with the 'Starting from' line")
+    return chosen[-1]
+
+
+@cli
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--name", required=True, help="docs/results/<name>.json")
+    p.add_argument("--runs", type=Path, required=True, help="the Phase 2 Tune experiment directory")
+    p.add_argument("--start", type=Path, help="the Phase 1 checkpoint, or its experiment directory (with --log)")
+    p.add_argument("--log", type=Path, help="the train_imitate.py output that printed 'Starting from ...'")
+    p.add_argument("--metric", choices=sorted(METRICS), default="return")
+    p.add_argument("--gain", action="store_true", help="per seed: Phase 2 minus the start")
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument(
+        "--eval-seed",
+        type=int,
+        default=HELD_OUT_SEED,
+        help=f"first evaluation seed (default {HELD_OUT_SEED}: held out from the in-training evaluations that "
+        f"chose the start checkpoint, seeds {DEFAULT_EVAL_SEED}..)",
+    )
+    p.add_argument("--command", required=True, help="the exact command(s) that produced --runs")
+    p.add_argument("--out-dir", type=Path, default=Path("docs"))
+    args = p.parse_args(argv)
+    if args.gain and args.start is None:
+        p.error("--gain needs --start (the Phase 1 checkpoint the gain is measured from)")
+    key, curve_key = METRICS[args.metric]
+    trials = sorted(t.parent for t in args.runs.glob("*/params.json"))
+    if not trials:
+        raise ConfigError(f"--runs {args.runs}: no Tune trials")
+    seeds = [json.loads((t / "params.json").read_text()).get("seed") for t in trials]
+    finals = [evaluation(last_checkpoint(t), args.episodes, args.eval_seed) for t in trials]
+    values = np.array([f[key] for f in finals], dtype=float)
+    start = None
+    if args.start is not None:
+        log = args.log.read_text() if args.log else ""
+        start = evaluation(start_checkpoint(args.start, log), args.episodes, args.eval_seed)[key]
+    per_seed = values - start if args.gain else values
+    curves = {f"seed {s}": load_results(t) for s, t in zip(seeds, trials)}
+    along = [
+        frame[curve_key].dropna() if curve_key in frame.columns else pd.Series(dtype=float) for frame in curves.values()
+    ]
+    result = {
+        "command": args.command,
+        "metric": f"{args.metric} of the last checkpoint" + (" minus the start checkpoint's" if args.gain else ""),
+        "seeds": seeds,
+        "per_seed": [round(float(v), 4) for v in per_seed],
+        "mean": round(float(per_seed.mean()), 4),
+        "std": round(float(per_seed.std(ddof=1)), 4) if len(per_seed) > 1 else 0.0,
+        "episodes": args.episodes,
+        "eval_seeds": f"{args.eval_seed}-{args.eval_seed + args.episodes - 1}, greedy",
+        "machine": machine(),
+        "env_steps": [int(load_results(t)[ENV_STEPS].max()) for t in trials],
+        "start": None if start is None else round(float(start), 4),
+        "last": [round(float(v), 4) for v in values],
+        "in_training_evaluations": f"{curve_key}, per seed, on the seeds of the run's own evaluations",
+        "best_in_training": [round(float(a.max()), 4) if len(a) else None for a in along],
+        "lowest_in_training": [round(float(a.min()), 4) if len(a) else None for a in along],
+    }
+    out = args.out_dir / "results" / f"{args.name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    references = [(curve_key, start, "start (Phase 1)")] if start is not None else []
+    png = plot_learning_curves(
+        curves, [[curve_key]], args.out_dir / "img" / f"{args.name}.png", x=ENV_STEPS, references=references
+    )
+    print(f"wrote {out} and {png}: {result['mean']:.2f} ± {result['std']:.2f} over seeds {seeds} {result['per_seed']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
