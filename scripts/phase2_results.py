@@ -54,14 +54,18 @@ def last_checkpoint(trial: Path) -> Path:
 
 
 def evaluation(checkpoint: Path, episodes: int, seed: int) -> dict:
-    """The checkpoint's evaluation.json if it was made with these settings, else a new evaluation."""
-    saved = checkpoint / "evaluation.json"
-    if saved.is_file():
-        found = json.loads(saved.read_text())
-        if found.get("seeds") == [seed, seed + episodes - 1] and not found.get("explore"):
-            return found
+    """The checkpoint's greedy evaluation on these seeds: read from `evaluation.json` (train_imitate's closing
+    evaluation) or `evaluation_<first>-<last>.json` (this script's) when one was made on them, else run
+    now and written to the latter (the closing evaluation's file is never replaced)."""
+    seeds = [seed, seed + episodes - 1]
+    mine = checkpoint / f"evaluation_{seeds[0]}-{seeds[1]}.json"
+    for saved in (checkpoint / "evaluation.json", mine):
+        if saved.is_file():
+            found = json.loads(saved.read_text())
+            if found.get("seeds") == seeds and not found.get("explore"):
+                return found
     env, env_config = trial_env(checkpoint)
-    return evaluate_checkpoint(checkpoint, env, env_config, episodes, seed, checkpoint / "evaluation.json")
+    return evaluate_checkpoint(checkpoint, env, env_config, episodes, seed, mine, progress=False)
 
 
 def start_checkpoint(start: Path, log: str) -> Path:
@@ -92,6 +96,12 @@ def main(argv=None) -> int:
         help=f"first evaluation seed (default {HELD_OUT_SEED}: held out from the in-training evaluations that "
         f"chose the start checkpoint, seeds {DEFAULT_EVAL_SEED}..)",
     )
+    p.add_argument(
+        "--curve-seed",
+        type=int,
+        default=DEFAULT_EVAL_SEED,
+        help=f"first seed of the runs' in-training evaluations (fixed_seed_evaluation; default {DEFAULT_EVAL_SEED})",
+    )
     p.add_argument("--command", required=True, help="the exact command(s) that produced --runs")
     p.add_argument("--out-dir", type=Path, default=Path("docs"))
     args = p.parse_args(argv)
@@ -104,10 +114,13 @@ def main(argv=None) -> int:
     seeds = [json.loads((t / "params.json").read_text()).get("seed") for t in trials]
     finals = [evaluation(last_checkpoint(t), args.episodes, args.eval_seed) for t in trials]
     values = np.array([f[key] for f in finals], dtype=float)
-    start = None
+    start = start_on_curve_seeds = None
     if args.start is not None:
         log = args.log.read_text() if args.log else ""
-        start = evaluation(start_checkpoint(args.start, log), args.episodes, args.eval_seed)[key]
+        chosen = start_checkpoint(args.start, log)
+        start = evaluation(chosen, args.episodes, args.eval_seed)[key]
+        # The curves are the runs' own evaluations (seeds from --curve-seed): their start line on those seeds.
+        start_on_curve_seeds = evaluation(chosen, args.episodes, args.curve_seed)[key]
     per_seed = values - start if args.gain else values
     curves = {f"seed {s}": load_results(t) for s, t in zip(seeds, trials)}
     along = [
@@ -125,15 +138,16 @@ def main(argv=None) -> int:
         "machine": machine(),
         "env_steps": [int(load_results(t)[ENV_STEPS].max()) for t in trials],
         "start": None if start is None else round(float(start), 4),
+        "start_on_in_training_seeds": None if start is None else round(float(start_on_curve_seeds), 4),
         "last": [round(float(v), 4) for v in values],
-        "in_training_evaluations": f"{curve_key}, per seed, on the seeds of the run's own evaluations",
+        "in_training_evaluations": f"{curve_key} per seed, seeds {args.curve_seed} + 0..{args.episodes - 1}",
         "best_in_training": [round(float(a.max()), 4) if len(a) else None for a in along],
         "lowest_in_training": [round(float(a.min()), 4) if len(a) else None for a in along],
     }
     out = args.out_dir / "results" / f"{args.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    references = [(curve_key, start, "start (Phase 1)")] if start is not None else []
+    references = [(curve_key, start_on_curve_seeds, "start (Phase 1)")] if start is not None else []
     png = plot_learning_curves(
         curves, [[curve_key]], args.out_dir / "img" / f"{args.name}.png", x=ENV_STEPS, references=references
     )

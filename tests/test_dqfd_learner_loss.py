@@ -10,10 +10,10 @@ with J_DQ / J_n the 1-step / n-step double-Q TD losses, J_E the large-margin los
 only, J_L2 the sum of squared online weights and w the importance weights.
 """
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from local_learner import local_learner
 from ray.rllib.algorithms.dqn.dqn_learner import QF_LOSS_KEY, QF_PREDS
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
@@ -50,10 +50,7 @@ def build_learner(loss_fn, double_q, transformed):
         .rl_module(model_config={"fcnet_hiddens": [16, 16]})
         .debugging(seed=0)
     )
-    torch.manual_seed(0)
-    spec = config.get_multi_rl_module_spec(env=gym.make("CartPole-v1"))
-    learner = config.get_default_learner_class()(config=config, module_spec=spec)
-    learner.build()
+    learner = local_learner(config)
     module = learner.module[DEFAULT_MODULE_ID].unwrapped()
     with torch.no_grad():
         for name, p in module.named_parameters():

@@ -6,10 +6,10 @@ moving-average advantage norm, the exponential advantage weights, the weighted l
 value loss; the returned total loss and every logged part must agree.
 """
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from local_learner import local_learner
 from ray.rllib.algorithms.marwil.marwil_learner import LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
@@ -43,10 +43,7 @@ def build_learner(beta, burn_in=0, vf_share_layers=False):
         .rl_module(model_config={"fcnet_hiddens": [16, 16], "vf_share_layers": vf_share_layers})
         .debugging(seed=0)
     )
-    torch.manual_seed(0)
-    spec = config.get_multi_rl_module_spec(env=gym.make("CartPole-v1"))
-    learner = config.get_default_learner_class()(config=config, module_spec=spec)
-    learner.build()
+    learner = local_learner(config)
     return learner, config.get_config_for_module(DEFAULT_MODULE_ID)
 
 

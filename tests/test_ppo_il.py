@@ -1,10 +1,10 @@
 """PPO_IL: the KL toward the start policy against NumPy, and the learner's `compute_loss_for_module`
 during and after the critic burn-in (built locally from the config: no Ray, no env runners)."""
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from local_learner import local_learner
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
@@ -48,10 +48,7 @@ def build_learner(burn_in):
         .rl_module(model_config={"fcnet_hiddens": [16, 16]})
         .debugging(seed=0)
     )
-    torch.manual_seed(0)
-    spec = config.get_multi_rl_module_spec(env=gym.make("CartPole-v1"))
-    learner = config.get_default_learner_class()(config=config, module_spec=spec)
-    learner.build()
+    learner = local_learner(config)
     return learner, config.get_config_for_module(DEFAULT_MODULE_ID)
 
 
@@ -153,8 +150,6 @@ def test_ppos_adaptive_kl_coefficient_waits_for_the_end_of_the_burn_in():
 
 def test_without_the_kl_no_start_policy_is_kept():
     config = PPOILConfig().environment("CartPole-v1").training(critic_burn_in_iterations=1).debugging(seed=0)
-    spec = config.get_multi_rl_module_spec(env=gym.make("CartPole-v1"))
-    learner = config.get_default_learner_class()(config=config, module_spec=spec)
-    learner.build()
+    learner = local_learner(config)
     loss_and_grads(learner, config.get_config_for_module(DEFAULT_MODULE_ID), make_batch(learner))
     assert learner.start_modules == {}
