@@ -1,5 +1,6 @@
 """Learning curves of Tune runs on one PNG (matplotlib's `Figure`: no GUI backend, no global state)."""
 
+import itertools
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -45,7 +46,7 @@ def plot_learning_curves(
             if key in frame.columns:
                 points = curve(frame, x, key)
                 ax.plot(points[x], points[key], marker=".", label=label)
-        for style, (_, value, label) in zip(("--", ":", "-."), [r for r in references if r[0] == key]):
+        for style, (_, value, label) in zip(itertools.cycle(("--", ":", "-.")), [r for r in references if r[0] == key]):
             ax.axhline(value, color="black", linestyle=style, linewidth=1, label=f"{label}: {value:.4g}")
         ax.set_xlabel(x)
         ax.set_ylabel(key)
