@@ -42,7 +42,10 @@ class CriticBurnIn:
 
 
 def check_burn_in(config) -> None:
-    """The validate() check of `critic_burn_in_iterations`: an integer >= 0."""
+    """The validate() check of `critic_burn_in_iterations`: an integer >= 0, on one learner."""
     burn_in = config.critic_burn_in_iterations
     if isinstance(burn_in, bool) or not isinstance(burn_in, int) or burn_in < 0:
         raise ConfigError(f"critic_burn_in_iterations: {burn_in!r} must be an integer >= 0")
+    if burn_in and config.num_learners > 1:
+        # DDP (torch_ddp_kwargs find_unused_parameters=False) fails on parameters without gradients.
+        raise ConfigError("critic_burn_in_iterations: runs on one learner (num_learners 0 or 1)")

@@ -95,9 +95,6 @@ class PPOILConfig(PPOConfig):
         )
         if min(coefficients(self.policy_kl_coeff)) < 0:
             raise ConfigError(f"policy_kl_coeff: {self.policy_kl_coeff!r} must be >= 0")
-        if self.critic_burn_in_iterations and self.num_learners > 1:
-            # DDP (torch_ddp_kwargs find_unused_parameters=False) fails on parameters without gradients.
-            raise ConfigError("critic_burn_in_iterations: runs on one learner (num_learners 0 or 1)")
 
 
 class PPOIL(PreparesConfig, PPO):
