@@ -1,14 +1,17 @@
 """Flatland experts on the same seeded episodes: % trains arrived, normalised score, planning time.
 
     python bench/bench_flatland_experts.py --preset small_v0 --episodes 100
+    python bench/bench_flatland_experts.py --preset small_v0 --episodes 100 --decision-points
 
 Experts: uniformly random actions, flatland's ShortestPathPolicy and our planner
 (`FlatlandPlannerExpert`). Episode i uses `env.reset(seed=i)` for every expert. "% arrived" is
 counted from flatland's train states (`FlatlandEnv.episode_metrics()`); "plan ms" is the planner's
-planning (and replanning) time per episode.
+planning (and replanning) time per episode. `--decision-points`: trains are asked only at decision
+cells (env_config `decision_points`) and the planner lets them wait only there.
 """
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -50,10 +53,12 @@ def main():
         default=list(EXPERTS),
         help="registered expert names or your own as module:Class (default: %(default)s)",
     )
+    p.add_argument("--decision-points", action="store_true", help="env_config decision_points: true")
     args = p.parse_args()
-    env = FlatlandEnv({"preset": args.preset})
+    env_config = {"preset": args.preset, "decision_points": args.decision_points}
+    env = FlatlandEnv(env_config)
     seeds = range(args.episodes)
-    table = Table(title=f"Flatland experts, preset {args.preset}, seeds 0..{args.episodes - 1}")
+    table = Table(title=f"Flatland experts, env_config {json.dumps(env_config)}, seeds 0..{args.episodes - 1}")
     for column in ("expert", "% arrived (mean ± std)", "normalized score", "plan ms/episode (mean, max)", "episodes/s"):
         table.add_column(column, justify="right")
     try:

@@ -14,27 +14,31 @@ import numpy as np
 import pytest
 import torch
 from local_learner import local_learner
+from masked_env import ACTIONS, ENV_ID, masked_observations
 from ray.rllib.algorithms.dqn.dqn_learner import QF_LOSS_KEY, QF_PREDS
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.metrics import TD_ERROR_KEY
 
+from rllib_il.algorithms.action_masking import MASKED, with_action_masking
 from rllib_il.algorithms.dqfd import dqfd_learner as keys
 from rllib_il.algorithms.dqfd.dqfd import DQfDConfig
 from rllib_il.replay.columns import IS_EXPERT, MARGIN_MASK, OBS_1STEP, REWARD_1STEP, TERMINATED_1STEP
 
 RTOL = 1e-5
+CARTPOLE = "CartPole-v1"
 N = 32
 GAMMA = 0.9
 MARGIN = 0.8
 LAMBDA_NSTEP, LAMBDA_MARGIN, LAMBDA_L2 = 0.5, 0.7, 1e-3
 
 
-def build_learner(loss_fn, double_q, transformed):
-    """A DQfD torch learner for CartPole with small nets and a target net that differs from the online one."""
+def build_learner(loss_fn, double_q, transformed, env=CARTPOLE):
+    """A DQfD torch learner for CartPole (or the masked toy env) with small nets and a target net
+    that differs from the online one."""
     config = (
         DQfDConfig()
-        .environment("CartPole-v1")
+        .environment(env)
         .training(
             gamma=GAMMA,
             n_step=3,
@@ -50,7 +54,8 @@ def build_learner(loss_fn, double_q, transformed):
         .rl_module(model_config={"fcnet_hiddens": [16, 16]})
         .debugging(seed=0)
     )
-    learner = local_learner(config)
+    config = with_action_masking(config)
+    learner = local_learner(config, env)
     module = learner.module[DEFAULT_MODULE_ID].unwrapped()
     with torch.no_grad():
         for name, p in module.named_parameters():
@@ -59,24 +64,37 @@ def build_learner(loss_fn, double_q, transformed):
     return learner, config
 
 
-def make_batch(seed):
+def make_batch(seed, env=CARTPOLE):
     """Half expert rows (a third of them without the margin mask), varied n, some terminal rows,
-    rewards large enough for Huber's linear part, non-uniform importance weights."""
+    rewards large enough for Huber's linear part, non-uniform importance weights. On the masked env,
+    observations end with random action masks that allow the row's action."""
     rng = np.random.default_rng(seed)
+    if env == CARTPOLE:
+        actions = rng.integers(2, size=N)
+
+        def observations():
+            return rng.normal(size=(N, 4))
+
+    else:
+        actions = rng.integers(ACTIONS, size=N)
+
+        def observations():
+            return masked_observations(rng, N, always=actions)
+
     f32 = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
     is_expert = np.arange(N) % 2 == 0
     margin_mask = is_expert & (np.arange(N) % 3 != 0)
     n_step = rng.integers(1, 4, size=N)
     terminated_1 = rng.random(N) < 0.2
     return {
-        Columns.OBS: f32(rng.normal(size=(N, 4))),
-        Columns.ACTIONS: torch.as_tensor(rng.integers(2, size=N)),
+        Columns.OBS: f32(observations()),
+        Columns.ACTIONS: torch.as_tensor(actions),
         Columns.REWARDS: f32(rng.normal(scale=3.0, size=N)),
-        Columns.NEXT_OBS: f32(rng.normal(size=(N, 4))),
+        Columns.NEXT_OBS: f32(observations()),
         Columns.TERMINATEDS: torch.as_tensor(terminated_1 | (rng.random(N) < 0.2)),
         "n_step": torch.as_tensor(n_step),
         "weights": f32(rng.uniform(0.2, 1.0, size=N)),
-        OBS_1STEP: f32(rng.normal(size=(N, 4))),
+        OBS_1STEP: f32(observations()),
         REWARD_1STEP: f32(rng.normal(scale=2.0, size=N)),
         TERMINATED_1STEP: torch.as_tensor(terminated_1),
         IS_EXPERT: f32(is_expert),
@@ -85,9 +103,16 @@ def make_batch(seed):
 
 
 def q_values(module, obs, target=False):
+    """The module's Q-values; on the masked env its masked entries (checked to be MASKED) become -inf,
+    so every NumPy maximum below runs over the allowed actions only."""
     with torch.no_grad():
         out = module.forward_target({Columns.OBS: obs}) if target else module.compute_q_values({Columns.OBS: obs})
-    return out[QF_PREDS].numpy().astype(np.float64)
+    q = out[QF_PREDS].numpy().astype(np.float64)
+    if module.observation_space.shape[0] == 4:  # CartPole
+        return q
+    allowed = obs.numpy()[:, -ACTIONS:] > 0.5
+    assert (~allowed).any() and (q[~allowed] == MASKED).all()
+    return np.where(allowed, q, -np.inf)
 
 
 def h(x, eps):
@@ -165,15 +190,16 @@ def numpy_dqfd(learner, config, batch):
 
 
 @pytest.mark.parametrize(
-    "loss_fn, double_q, transformed",
-    [("huber", True, False), ("mse", False, True)],
-    ids=["huber-double_q", "mse-single_q-transformed"],
+    "loss_fn, double_q, transformed, env",
+    [("huber", True, False, CARTPOLE), ("mse", False, True, CARTPOLE), ("huber", True, True, ENV_ID)],
+    ids=["huber-double_q", "mse-single_q-transformed", "action-masks"],
 )
-def test_dqfd_learner_loss_matches_numpy(loss_fn, double_q, transformed):
+def test_dqfd_learner_loss_matches_numpy(loss_fn, double_q, transformed, env):
     """Total loss, the logged 1-step / n-step / margin / L2 terms, expert statistics and per-row TD
-    errors of the torch learner equal the NumPy formulas, on a batch mixing expert and simulation rows."""
-    learner, config = build_learner(loss_fn, double_q, transformed)
-    batch = make_batch(seed=7)
+    errors of the torch learner equal the NumPy formulas, on a batch mixing expert and simulation rows
+    (with action masks: maxima, argmax and the margin over the allowed actions only)."""
+    learner, config = build_learner(loss_fn, double_q, transformed, env)
+    batch = make_batch(seed=7, env=env)
     expected = numpy_dqfd(learner, config, batch)
 
     # Every term matters: huber is used in both its regions, J_E and J_L2 are not negligible.

@@ -167,8 +167,9 @@ class OnePerStep(DefaultRewards):
         return 0.0
 
 
-def test_rewards_of_skipped_steps_reach_the_next_emitted_reward():
-    env = FlatlandEnv(MIXED_SPEEDS)
+@pytest.mark.parametrize("decision_points", [False, True], ids=["cell-entries", "decision-points"])
+def test_rewards_of_skipped_steps_reach_the_next_emitted_reward(decision_points):
+    env = FlatlandEnv({**MIXED_SPEEDS, "decision_points": decision_points})
     obs, _ = env.reset(seed=3)
     env.rail_env.rewards = OnePerStep()
     start = env.rail_env._elapsed_steps  # rewards count from here, also for agents not emitted yet
@@ -260,8 +261,10 @@ def test_presets_build_their_networks():
 def test_metrics_reach_rllib_results(ray_session):
     from ray.rllib.algorithms.ppo import PPOConfig
 
+    from rllib_il.envs import ensure_registered
     from rllib_il.envs.flatland.callbacks import FlatlandMetricsCallback
 
+    ensure_registered("flatland_sparse")  # as the experiment layer does; not left to an earlier test
     config = (
         PPOConfig()
         .environment("flatland_sparse", env_config={"seed": 1})

@@ -3,6 +3,8 @@
 
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
+from rllib_il.algorithms.action_masking import with_action_masking
+
 
 class PreparesConfig:
     """Mixin before an RLlib Algorithm class: its constructor and Tune's resource request
@@ -17,10 +19,11 @@ class PreparesConfig:
 
     @classmethod
     def prepared(cls, config):
-        """`config` (a dict or an AlgorithmConfig, None passes through) as a prepared copy."""
+        """`config` (a dict or an AlgorithmConfig, None passes through) as a prepared copy, with the
+        masked module when the env ends its observations with action masks (action_masking.py)."""
         if config is None:
             return None
         if not isinstance(config, AlgorithmConfig):
             default = cls.get_default_config()  # a checkpoint's state dict, or a Tune param dict
             config = default.from_state(config) if "class" in config else default.update_from_dict(config)
-        return config.prepare()
+        return with_action_masking(config.prepare())

@@ -44,8 +44,10 @@ def prepared_config(name, config: dict):
     """The AlgorithmConfig of algorithm `name` for a config dict, ready for `validate()`: this
     project's configs resolve their dataset and env facts first (`prepare()`, e.g. the module's spaces
     from the dataset), as their algorithms do when built."""
-    config = default_config(name).update_from_dict(config)
-    return config.prepare() if hasattr(config, "prepare") else config
+    algorithm = get_algorithm_class(name)
+    if hasattr(algorithm, "prepared"):
+        return algorithm.prepared(config)
+    return algorithm.get_default_config().update_from_dict(config)
 
 
 def known_algorithms():

@@ -126,6 +126,12 @@ def frame_drawer(env) -> Callable[[], object]:
     return env.render
 
 
+def action_mask_in_observation(env) -> bool:
+    """Whether `env`'s observation vectors end with a 0/1 mask over its discrete actions: the env
+    says so with a true `action_mask_in_observation` attribute (FlatlandEnv with `decision_points`)."""
+    return bool(getattr(getattr(env, "unwrapped", env), "action_mask_in_observation", False))
+
+
 def is_multi_agent(env) -> bool:
     return isinstance(env, MultiAgentEnv)
 

@@ -16,7 +16,8 @@ class FlatlandPlannerExpert(Expert):
     down, it replans from the current state and keeps the new routes if they route every train on
     the map and at least as many trains as before. When another policy has moved trains off their
     routes (DAgger: the planner labels the states a learned policy visits), it plans again from the
-    current state. Deterministic: logp 0. `planning_seconds` sums the planning time of the current
+    current state. In an env that asks trains only at decision cells, trains wait only there.
+    Deterministic: logp 0. `planning_seconds` sums the planning time of the current
     episode."""
 
     def reset(self, env, obs) -> None:
@@ -42,7 +43,8 @@ class FlatlandPlannerExpert(Expert):
 
     def _plan(self) -> VisitOrderExecutor:
         start = time.perf_counter()
-        executor = VisitOrderExecutor(self.env.rail_env, plan_routes(self.env.rail_env))
+        routes = plan_routes(self.env.rail_env, wait_cells=self.env.decision_cells)
+        executor = VisitOrderExecutor(self.env.rail_env, routes)
         self.planning_seconds += time.perf_counter() - start
         executor.update()
         return executor

@@ -82,10 +82,11 @@ class Reservations:
             self.hold(handle, v.cell, v.enter, v.leave + 1)
 
 
-def plan_agent(rail_env: RailEnv, handle: int, start: Start, reservations: Reservations, horizon: int):
+def plan_agent(rail_env: RailEnv, handle: int, start: Start, reservations: Reservations, horizon: int, wait_cells=None):
     """Earliest-arrival route of one train around the reserved cells, as a list of Visits (None if
     it cannot arrive before `horizon`). Nodes are (cell, direction, time) with the train free to
-    leave; OFF_MAP nodes wait before departure."""
+    leave; OFF_MAP nodes wait before departure. With `wait_cells` (a set of cells) a train on the
+    map may wait only in those cells (an env that asks trains only at decision cells)."""
     agent = rail_env.agents[handle]
     k = steps_per_cell(agent)
     distance = rail_env.distance_map.get()[handle]
@@ -116,7 +117,8 @@ def plan_agent(rail_env: RailEnv, handle: int, start: Start, reservations: Reser
             ]
         else:
             stay_ok = free(cell, t + 1, t + 1, handle)
-            moves = [((cell, direction, t + 1), stay_ok)]
+            may_wait = wait_cells is None or cell in wait_cells
+            moves = [((cell, direction, t + 1), stay_ok and may_wait)]
             for new_dir, allowed in enumerate(rail_env.rail.get_transitions((cell, direction))):
                 if allowed:
                     new_cell = get_new_position(cell, new_dir)
@@ -146,9 +148,10 @@ def _visits(node, parent, start: Start) -> list:
     return visits
 
 
-def plan_routes(rail_env: RailEnv, attempts: int = 3) -> dict:
+def plan_routes(rail_env: RailEnv, attempts: int = 3, wait_cells=None) -> dict:
     """{handle: [Visit] or None} for every train not yet arrived, planned from the current state
-    (trains off the map must arrive before the time limit, trains on the map get a route anyway).
+    (trains off the map must arrive before the time limit, trains on the map get a route anyway);
+    `wait_cells`: the only cells where a train on the map may wait (None: any).
 
     Trains on the map are planned first (they hold their cells; the others must route around
     them), each group by earliest departure then shortest journey. When trains find no route, they
@@ -174,7 +177,8 @@ def plan_routes(rail_env: RailEnv, attempts: int = 3) -> dict:
                 reservations.hold(h, s.cell, s.enter, s.ready)
         routes = {}
         for h in order:
-            routes[h] = plan_agent(rail_env, h, starts[h], reservations, horizon[starts[h].cell is OFF_MAP])
+            limit = horizon[starts[h].cell is OFF_MAP]
+            routes[h] = plan_agent(rail_env, h, starts[h], reservations, limit, wait_cells)
             if routes[h] is not None:
                 reservations.reserve(h, routes[h])
         failed = [h for h in order if routes[h] is None]

@@ -7,6 +7,8 @@ Differences to flatland's own `flatland.ml.ray` wrapper (see docs/flatland.md):
   added to each agent's next emitted reward;
 - arrival is a termination, flatland's time limit a truncation (flatland 4.3 reports both as done);
 - observations are float32 inside their declared Box;
+- with `decision_points`, a train is asked only at its depot, on a switch or next to one (decisions.py);
+  elsewhere it moves on by itself, and the last 5 observation features are its action mask;
 - every reset builds a fresh `RailEnv`, so hidden state (the malfunction generator's cached random
   numbers, the reward function's growing arrival records) never leaks between episodes and
   `reset(seed=s)` always gives the same episode, malfunctions included.
@@ -29,11 +31,11 @@ from ray.rllib.utils.annotations import override
 from rllib_il.core.errors import ConfigError
 from rllib_il.envs.flatland.agent_features import FEATURES, AgentFeatures
 from rllib_il.envs.flatland.deadlocks import deadlocked_agents
+from rllib_il.envs.flatland.decisions import NUM_ACTIONS, action_mask, decision_cells
 from rllib_il.envs.flatland.observations import TreeObservation
 from rllib_il.envs.flatland.presets import resolve_env_config
 from rllib_il.envs.flatland.timetables import GENERATORS
 
-NUM_ACTIONS = 5  # DO_NOTHING, MOVE_LEFT, MOVE_FORWARD, MOVE_RIGHT, STOP_MOVING
 # 2020 baselines' shaping (SparseRewardWrapper + DeadlockWrapper): +1 on arrival, -1 for a train
 # not arrived at the time limit, -1 once when a train becomes deadlocked; 0 otherwise.
 SHAPED_ARRIVAL, SHAPED_NOT_ARRIVED, SHAPED_DEADLOCK = 1.0, -1.0, -1.0
@@ -47,8 +49,11 @@ class FlatlandEnv(MultiAgentEnv):
     distance features are divided by it and clipped to 1), `agent_features` (append the train's own
     schedule and waiting time, agent_features.py), `timetable` ("flatland3": flatland's departure
     times and time limit, or "flatland2": the 2020 baselines', timetables.py), `reward` ("default":
-    flatland's, or "shaped": the 2020 baselines'), plus overrides of any preset key.
-    `rail_env` is the current episode's flatland RailEnv (experts plan on it).
+    flatland's, or "shaped": the 2020 baselines'), `decision_points` (ask trains only at decision
+    cells and append their action masks, decisions.py), plus overrides of any preset key.
+    `rail_env` is the current episode's flatland RailEnv (experts plan on it), `decision_cells` the
+    cells where trains are asked (None without `decision_points`). `action_mask_in_observation` tells
+    the algorithms that the last `NUM_ACTIONS` features are a 0/1 mask of the allowed actions.
     """
 
     def __init__(self, env_config: Optional[dict] = None):
@@ -58,13 +63,19 @@ class FlatlandEnv(MultiAgentEnv):
         c = self.config
         self._tree = TreeObservation(c["tree_depth"], c["predictor_depth"], c["observation_radius"])
         self._features = AgentFeatures() if c["agent_features"] else None
-        size = self._tree.get_len_flattened() + (len(FEATURES) if self._features else 0)
+        self.action_mask_in_observation = c["decision_points"]
+        size = (
+            self._tree.get_len_flattened()
+            + (len(FEATURES) if self._features else 0)
+            + (NUM_ACTIONS if self.action_mask_in_observation else 0)
+        )
         self.agents = self.possible_agents = [str(i) for i in range(self.config["number_of_agents"])]
         space = gym.spaces.Box(-1.0, 1.0, shape=(size,), dtype=np.float32)
         self.observation_spaces = {aid: space for aid in self.agents}
         self.action_spaces = {aid: gym.spaces.Discrete(NUM_ACTIONS) for aid in self.agents}
         self._seeds = np.random.default_rng(_seed_entropy(env_config, self.config["seed"]))
         self.rail_env: Optional[RailEnv] = None
+        self.decision_cells = None
         self.num_rail_steps = 0  # flatland steps over the env's lifetime, skipped ones included
 
     @override(MultiAgentEnv)
@@ -83,6 +94,8 @@ class FlatlandEnv(MultiAgentEnv):
             except ValueError as error:  # e.g. "Cannot fit more than one city in this map"
                 raise ConfigError(f"flatland env_config {self._user_config}: {error}") from error
         self._tree.reset(self.rail_env)
+        if self.action_mask_in_observation:
+            self.decision_cells = decision_cells(self.rail_env.rail)
         if self._features:
             self._features.reset(self.rail_env)
         n = self.rail_env.get_num_agents()
@@ -145,9 +158,18 @@ class FlatlandEnv(MultiAgentEnv):
         requires an action again although only a movement action can restart it."""
         required = self._info["action_required"]
         agents = self.rail_env.agents
-        return {
+        acting = {
             h for h in required if (required[h] or agents[h].state == TrainState.STOPPED) and h not in self._finished
         }
+        if self.decision_cells is not None:  # on plain track a moving train goes on by itself
+            acting = {
+                h
+                for h in acting
+                if agents[h].current_configuration is None
+                or agents[h].current_configuration[0] in self.decision_cells
+                or agents[h].state == TrainState.STOPPED
+            }
+        return acting
 
     def _step_rail_env(self, actions: dict) -> None:
         env = self.rail_env
@@ -203,7 +225,12 @@ class FlatlandEnv(MultiAgentEnv):
         return obs, rewards, terminateds, truncateds, {aid: {} for aid in obs}
 
     def _observation(self, handle: int, tree: np.ndarray) -> np.ndarray:
-        return np.concatenate([tree, self._features.observe(handle)]) if self._features else tree
+        parts = [tree]
+        if self._features:
+            parts.append(self._features.observe(handle))
+        if self.action_mask_in_observation:
+            parts.append(action_mask(self.rail_env, handle))
+        return np.concatenate(parts) if len(parts) > 1 else tree
 
 
 def _seed_entropy(env_config, seed):

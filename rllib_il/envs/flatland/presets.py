@@ -12,7 +12,7 @@ REWARDS = ("default", "shaped")
 TIMETABLES = ("flatland3", "flatland2")
 # env_config keys that change what an observation vector means; some keep its shape (flatland
 # divides the distance features by `observation_radius` and clips them to 1), so spaces cannot tell.
-OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius", "agent_features")
+OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius", "agent_features", "decision_points")
 # env_config keys that change what a stored reward means (the reward function; the timetable sets
 # departure times, lateness and the time limit): algorithms that learn from rewards need them equal.
 REWARD_KEYS = ("reward", "timetable")
@@ -23,6 +23,7 @@ ENV_DEFAULTS = {
     "predictor_depth": 30,
     "observation_radius": 10,
     "agent_features": False,
+    "decision_points": False,
     "timetable": "flatland3",
     "reward": "default",
 }
@@ -53,10 +54,9 @@ def resolve_env_config(env_config: dict) -> dict:
     for key, valid_values in (("reward", REWARDS), ("timetable", TIMETABLES)):
         if config[key] not in valid_values:
             raise ConfigError(f"flatland env_config: unknown {key} {config[key]!r}; valid: {', '.join(valid_values)}")
-    if not isinstance(config["agent_features"], bool):
-        raise ConfigError(
-            f"flatland env_config: agent_features must be true or false, got {config['agent_features']!r}"
-        )
+    for key in ("agent_features", "decision_points"):
+        if not isinstance(config[key], bool):
+            raise ConfigError(f"flatland env_config: {key} must be true or false, got {config[key]!r}")
     for key in ("tree_depth", "predictor_depth", "observation_radius", "number_of_agents", "width", "height"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"flatland env_config: {key} must be a positive integer, got {config[key]!r}")
