@@ -12,6 +12,7 @@ cells (env_config `decision_points`) and the planner lets them wait only there.
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -22,6 +23,7 @@ from tqdm import tqdm
 from rllib_il.core.errors import ConfigError
 from rllib_il.envs.flatland.env import FlatlandEnv
 from rllib_il.experts import make_expert
+from rllib_il.workflow.measured import write_measured
 
 EXPERTS = ("random", "flatland_shortest_path", "flatland_planner")
 
@@ -54,6 +56,7 @@ def main():
         help="registered expert names or your own as module:Class (default: %(default)s)",
     )
     p.add_argument("--decision-points", action="store_true", help="env_config decision_points: true")
+    p.add_argument("--results", metavar="NAME", help="write the planner's %% arrived to docs/results/NAME.json")
     args = p.parse_args()
     env_config = {"preset": args.preset, "decision_points": args.decision_points}
     env = FlatlandEnv(env_config)
@@ -68,6 +71,21 @@ def main():
     for name, expert in experts.items():
         arrived, scores, plan_ms, rate = evaluate(env, expert, seeds)
         plan = "-" if np.isnan(plan_ms).all() else f"{np.mean(plan_ms):.1f}, {np.max(plan_ms):.1f}"
+        if args.results and name == "flatland_planner":
+            out = write_measured(
+                args.results,
+                {
+                    "command": "python " + " ".join(sys.argv),
+                    "metric": f"% trains arrived, flatland_planner, env_config {json.dumps(env_config)}",
+                    "seeds": [],
+                    "per_episode": [round(100 * a, 1) for a in arrived],
+                    "mean": round(100 * float(np.mean(arrived)), 2),
+                    "std": round(100 * float(np.std(arrived)), 2),
+                    "episodes": args.episodes,
+                    "eval_seeds": f"0-{args.episodes - 1}",
+                },
+            )
+            print(f"wrote {out}")
         table.add_row(
             name,
             f"{100 * np.mean(arrived):.1f} ± {100 * np.std(arrived):.1f}",

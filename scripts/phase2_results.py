@@ -3,7 +3,8 @@
     python scripts/phase2_results.py --name lunarlander_dqfd_phase2 --runs results/x/lunarlander-dqn-DQfD \
         --start results/x/lunarlander-apex-IL --command "python train_imitate.py -f ... -f ..."
 
-`--runs` is a Phase 2 Tune experiment directory with one trial per seed (`config.seed`). Each trial's
+`--runs` is a Tune experiment directory with one trial per seed (`config.seed`; `--params beta=0` keeps
+the trials of one grid point); a Phase 1 run works too (curves then against training iterations). Each trial's
 last checkpoint is evaluated greedily on `--episodes` episodes with seeds `--eval-seed` .. (the
 closing evaluation of `train_imitate.py` wrote `<checkpoint>/evaluation.json` when its settings were
 the same; it is read then, else the evaluation runs here). `--start` is the Phase 1 experiment (or
@@ -16,20 +17,18 @@ runs' files or from an evaluation run by this script.
 
 import argparse
 import json
-import os
-import platform
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 
 from rllib_il.core.checkpoints import checkpoint_modules
 from rllib_il.core.constants import DEFAULT_EVAL_SEED
 from rllib_il.core.errors import ConfigError, cli
 from rllib_il.workflow.evaluation import evaluate_checkpoint, trial_env
+from rllib_il.workflow.measured import write_measured
 from rllib_il.workflow.plots import plot_learning_curves
 from rllib_il.workflow.results import load_results
 
@@ -39,11 +38,6 @@ METRICS = {
 }
 ENV_STEPS = "num_env_steps_sampled_lifetime"
 HELD_OUT_SEED = 20_000
-
-
-def machine() -> str:
-    memory = psutil.virtual_memory().total / 2**30
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, {memory:.0f} GiB, Python {platform.python_version()}"
 
 
 def last_checkpoint(trial: Path) -> Path:
@@ -102,15 +96,21 @@ def main(argv=None) -> int:
         default=DEFAULT_EVAL_SEED,
         help=f"first seed of the runs' in-training evaluations (fixed_seed_evaluation; default {DEFAULT_EVAL_SEED})",
     )
+    p.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE", help="keep trials with these params")
     p.add_argument("--command", required=True, help="the exact command(s) that produced --runs")
     p.add_argument("--out-dir", type=Path, default=Path("docs"))
     args = p.parse_args(argv)
     if args.gain and args.start is None:
         p.error("--gain needs --start (the Phase 1 checkpoint the gain is measured from)")
     key, curve_key = METRICS[args.metric]
-    trials = sorted(t.parent for t in args.runs.glob("*/params.json"))
+    wanted = dict(pair.split("=", 1) for pair in args.params)
+    trials = [
+        t.parent
+        for t in sorted(args.runs.glob("*/params.json"))
+        if all(str(json.loads(t.read_text()).get(k)) == v for k, v in wanted.items())
+    ]
     if not trials:
-        raise ConfigError(f"--runs {args.runs}: no Tune trials")
+        raise ConfigError(f"--runs {args.runs}: no Tune trials" + (f" with {args.params}" if wanted else ""))
     seeds = [json.loads((t / "params.json").read_text()).get("seed") for t in trials]
     finals = [evaluation(last_checkpoint(t), args.episodes, args.eval_seed) for t in trials]
     values = np.array([f[key] for f in finals], dtype=float)
@@ -135,8 +135,7 @@ def main(argv=None) -> int:
         "std": round(float(per_seed.std(ddof=1)), 4) if len(per_seed) > 1 else 0.0,
         "episodes": args.episodes,
         "eval_seeds": f"{args.eval_seed}-{args.eval_seed + args.episodes - 1}, greedy",
-        "machine": machine(),
-        "env_steps": [int(load_results(t)[ENV_STEPS].max()) for t in trials],
+        "env_steps": [int(frame[ENV_STEPS].max()) if ENV_STEPS in frame else 0 for frame in curves.values()],
         "start": None if start is None else round(float(start), 4),
         "start_on_in_training_seeds": None if start is None else round(float(start_on_curve_seeds), 4),
         "last": [round(float(v), 4) for v in values],
@@ -144,12 +143,15 @@ def main(argv=None) -> int:
         "best_in_training": [round(float(a.max()), 4) if len(a) else None for a in along],
         "lowest_in_training": [round(float(a.min()), 4) if len(a) else None for a in along],
     }
-    out = args.out_dir / "results" / f"{args.name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    if all("train_outcomes" in f for f in finals):
+        result["train_outcomes"] = {
+            k: round(float(np.mean([f["train_outcomes"][k] for f in finals])), 4) for k in finals[0]["train_outcomes"]
+        }
+    out = write_measured(args.name, result, args.out_dir / "results")
     references = [(curve_key, start_on_curve_seeds, "start (Phase 1)")] if start is not None else []
+    x = ENV_STEPS if all(ENV_STEPS in frame for frame in curves.values()) else "training_iteration"
     png = plot_learning_curves(
-        curves, [[curve_key]], args.out_dir / "img" / f"{args.name}.png", x=ENV_STEPS, references=references
+        curves, [[curve_key]], args.out_dir / "img" / f"{args.name}.png", x=x, references=references
     )
     print(f"wrote {out} and {png}: {result['mean']:.2f} ± {result['std']:.2f} over seeds {seeds} {result['per_seed']}")
     return 0

@@ -1,7 +1,8 @@
 """Flatland decision points: decision cells of a hand-built rail, action masks on switch, plain and
 off-map cells, the env asking trains only there (masks at the end of the observation, skipped
 steps' rewards summed: test_flatland_env.py), the planner waiting only there, and datasets recorded
-with the other setting refused."""
+with the other setting refused. The env's speed-ups change nothing: remembered shortest paths are
+flatland's, prefetched layouts are those of the same seeds."""
 
 from types import SimpleNamespace
 
@@ -130,3 +131,48 @@ def test_dataset_recorded_with_the_other_setting_is_refused(dataset, decision_po
     with pytest.raises(ConfigError, match=dataset.split("/")[-1]) as error:
         config.prepare()
     assert "\n" not in str(error.value)
+
+
+def test_remembered_shortest_paths_equal_flatlands_at_every_step():
+    env = FlatlandEnv({"preset": "small_malfunction_v0"})
+    rng = np.random.default_rng(0)
+    compared = 0
+    for seed in range(2):
+        obs, _ = env.reset(seed=seed)
+        distance_map = env.rail_env.distance_map
+        done = False
+        while not done:
+            for depth in (30, None):
+                assert distance_map.get_shortest_paths(depth) == type(distance_map).get_shortest_paths(
+                    distance_map, depth
+                )
+                compared += 1
+            obs, _, terminateds, truncateds, _ = env.step({aid: int(rng.integers(5)) for aid in obs})
+            done = terminateds["__all__"] or truncateds["__all__"]
+    assert compared > 50
+
+
+@pytest.mark.parametrize("seeded", [True, False], ids=["seeded-resets", "env-seed-sequence"])
+def test_prefetched_layouts_are_the_layouts_of_the_same_seeds(seeded):
+    """A worker process builds the next layouts ahead; the episodes are those built in place."""
+
+    def layouts(env_config):
+        env = FlatlandEnv({"preset": "small_malfunction_v0", "seed": 3, **env_config})
+        found = []
+        try:
+            for i in range(4):
+                env.reset(seed=100 + i) if seeded else env.reset()
+                rail = env.rail_env
+                agents = [
+                    (a.initial_configuration, a.targets, a.earliest_departure, a.speed_counter.max_speed)
+                    for a in rail.agents
+                ]
+                found.append((env.episode_seed, rail.rail.grid.tobytes(), agents, rail._max_episode_steps))
+                for _ in range(30):  # malfunctions come from the RailEnv's own random state
+                    env.rail_env.step({h: 2 for h in range(len(agents))})
+                found.append([a.malfunction_handler.num_malfunctions for a in env.rail_env.agents])
+        finally:
+            env.close()
+        return found
+
+    assert layouts({"prefetch_layouts": 2}) == layouts({})

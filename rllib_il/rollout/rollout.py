@@ -33,6 +33,7 @@ class EpisodeStats:
     episode_return: float
     length: int
     percentage_complete: Optional[float] = None
+    outcomes: Optional[dict] = None  # fractions of agents per final outcome (Flatland: `train_outcomes()`)
 
 
 class _AgentTrack:
@@ -138,4 +139,5 @@ def rollout(
         if track.actions
     ]
     metrics = env.episode_metrics() if hasattr(env, "episode_metrics") else {}
-    return episodes, EpisodeStats(seed, float(episode_return), length, metrics.get("percentage_complete"))
+    outcomes = env.train_outcomes() if hasattr(env, "train_outcomes") else None
+    return episodes, EpisodeStats(seed, float(episode_return), length, metrics.get("percentage_complete"), outcomes)

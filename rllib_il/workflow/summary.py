@@ -145,11 +145,15 @@ def final_evaluation(finished, episodes: int, seed: int) -> None:
 
 
 def evaluation_line(summary: dict) -> str:
-    """'60.0 % trains arrived, return -3.2 ± 1.0' (multi-agent Flatland) or 'return 500.0 ± 0.0'."""
+    """'60.0 % trains arrived (deadlocked 30.0 %, running late 8.0 %, never departed 2.0 %), return -3.2 ±
+    1.0' (multi-agent Flatland) or 'return 500.0 ± 0.0'."""
     text = f"return {summary['return_mean']:.1f} ± {summary['return_std']:.1f}"
-    if "percentage_complete" in summary:
-        return f"{100 * summary['percentage_complete']:.1f} % trains arrived, {text}"
-    return text
+    if "percentage_complete" not in summary:
+        return text
+    others = {k: v for k, v in summary.get("train_outcomes", {}).items() if k != "arrived"}
+    breakdown = ", ".join(f"{key.replace('_', ' ')} {100 * value:.1f} %" for key, value in others.items())
+    arrived = f"{100 * summary['percentage_complete']:.1f} % trains arrived"
+    return f"{arrived} ({breakdown}), {text}" if breakdown else f"{arrived}, {text}"
 
 
 def format_headline(column: str, value) -> str:

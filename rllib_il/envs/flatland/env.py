@@ -9,32 +9,28 @@ Differences to flatland's own `flatland.ml.ray` wrapper (see docs/flatland.md):
 - observations are float32 inside their declared Box;
 - with `decision_points`, a train is asked only at its depot, on a switch or next to one (decisions.py);
   elsewhere it moves on by itself, and the last 5 observation features are its action mask;
-- every reset builds a fresh `RailEnv`, so hidden state (the malfunction generator's cached random
-  numbers, the reward function's growing arrival records) never leaks between episodes and
-  `reset(seed=s)` always gives the same episode, malfunctions included.
+- every reset builds a fresh `RailEnv` (optionally ahead of time, in a worker process: layouts.py),
+  so hidden state (the malfunction generator's cached random numbers, the reward function's growing
+  arrival records) never leaks between episodes and `reset(seed=s)` always gives the same episode,
+  malfunctions included.
 """
 
-import warnings
+from collections import deque
 from typing import Optional
 
 import gymnasium as gym
 import numpy as np
-from flatland.core.env_observation_builder import DummyObservationBuilder
-from flatland.envs.line_generators import sparse_line_generator
-from flatland.envs.malfunction_generators import MalfunctionParameters, ParamMalfunctionGen
 from flatland.envs.rail_env import RailEnv
-from flatland.envs.rail_generators import sparse_rail_generator
 from flatland.envs.step_utils.states import TrainState
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 from ray.rllib.utils.annotations import override
 
-from rllib_il.core.errors import ConfigError
 from rllib_il.envs.flatland.agent_features import FEATURES, AgentFeatures
 from rllib_il.envs.flatland.deadlocks import deadlocked_agents
 from rllib_il.envs.flatland.decisions import NUM_ACTIONS, action_mask, decision_cells
+from rllib_il.envs.flatland.layouts import LayoutPrefetcher, build_or_explain
 from rllib_il.envs.flatland.observations import TreeObservation
 from rllib_il.envs.flatland.presets import resolve_env_config
-from rllib_il.envs.flatland.timetables import GENERATORS
 
 # 2020 baselines' shaping (SparseRewardWrapper + DeadlockWrapper): +1 on arrival, -1 for a train
 # not arrived at the time limit, -1 once when a train becomes deadlocked; 0 otherwise.
@@ -50,7 +46,8 @@ class FlatlandEnv(MultiAgentEnv):
     schedule and waiting time, agent_features.py), `timetable` ("flatland3": flatland's departure
     times and time limit, or "flatland2": the 2020 baselines', timetables.py), `reward` ("default":
     flatland's, or "shaped": the 2020 baselines'), `decision_points` (ask trains only at decision
-    cells and append their action masks, decisions.py), plus overrides of any preset key.
+    cells and append their action masks, decisions.py), `prefetch_layouts` (N > 0: a worker process
+    builds the next N episodes' layouts ahead, layouts.py), plus overrides of any preset key.
     `rail_env` is the current episode's flatland RailEnv (experts plan on it), `decision_cells` the
     cells where trains are asked (None without `decision_points`). `action_mask_in_observation` tells
     the algorithms that the last `NUM_ACTIONS` features are a 0/1 mask of the allowed actions.
@@ -74,6 +71,8 @@ class FlatlandEnv(MultiAgentEnv):
         self.observation_spaces = {aid: space for aid in self.agents}
         self.action_spaces = {aid: gym.spaces.Discrete(NUM_ACTIONS) for aid in self.agents}
         self._seeds = np.random.default_rng(_seed_entropy(env_config, self.config["seed"]))
+        self._upcoming = deque()  # episode seeds drawn from self._seeds ahead of their resets
+        self._layouts = LayoutPrefetcher(self.config, self._user_config) if c["prefetch_layouts"] else None
         self.rail_env: Optional[RailEnv] = None
         self.decision_cells = None
         self.num_rail_steps = 0  # flatland steps over the env's lifetime, skipped ones included
@@ -82,17 +81,16 @@ class FlatlandEnv(MultiAgentEnv):
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
         if seed is not None:
             self._seeds = np.random.default_rng(seed)
+            self._upcoming.clear()
             episode_seed = seed
         else:
-            episode_seed = int(self._seeds.integers(2**31 - 1))
+            episode_seed = self._upcoming.popleft() if self._upcoming else self._draw_seed()
         self.episode_seed = episode_seed
-        self.rail_env = self._make_rail_env(episode_seed)
-        with warnings.catch_warnings():  # "Could not set all required cities!": expected on small maps
-            warnings.simplefilter("ignore", UserWarning)
-            try:
-                self.rail_env.reset(random_seed=episode_seed)
-            except ValueError as error:  # e.g. "Cannot fit more than one city in this map"
-                raise ConfigError(f"flatland env_config {self._user_config}: {error}") from error
+        if self._layouts is None:
+            self.rail_env = build_or_explain(self.config, episode_seed, self._user_config)
+        else:
+            self.rail_env = self._layouts.get(episode_seed)
+            self._layouts.prepare(self._likely_next_seeds(seed))
         self._tree.reset(self.rail_env)
         if self.action_mask_in_observation:
             self.decision_cells = decision_cells(self.rail_env.rail)
@@ -112,45 +110,50 @@ class FlatlandEnv(MultiAgentEnv):
         self._step_rail_env(actions)
         return self._emit(*self._advance_until_decision(self._acting()))
 
+    @override(MultiAgentEnv)
+    def close(self):
+        if self._layouts is not None:
+            self._layouts.close()
+
+    def _draw_seed(self) -> int:
+        return int(self._seeds.integers(2**31 - 1))
+
+    def _likely_next_seeds(self, seed: Optional[int]) -> list:
+        """The seeds of the next `prefetch_layouts` resets if unseeded (drawn ahead from the same
+        sequence, in the same order), led by seed + 1 after a seeded reset (evaluations on seeds
+        S, S+1, ...)."""
+        wanted = self.config["prefetch_layouts"]
+        while len(self._upcoming) < wanted:
+            self._upcoming.append(self._draw_seed())
+        likely = ([seed + 1] if seed is not None else []) + list(self._upcoming)
+        return likely[:wanted]
+
     def episode_metrics(self) -> dict:
         """Metrics of the current episode, counted from flatland's train states (not done flags)."""
         env = self.rail_env  # its step count and limit are private attributes only (docs/notes/flatland.md)
         n = env.get_num_agents()
-        arrived = sum(a.state == TrainState.DONE for a in env.agents)
+        outcomes = self.train_outcomes()
         return {
-            "percentage_complete": arrived / n,
+            "percentage_complete": outcomes["arrived"],
             "normalized_score": float(
                 env.rewards.normalize(*self.flatland_returns, num_agents=n, max_episode_steps=env._max_episode_steps)
             ),
             "episode_length": env._elapsed_steps,
-            "deadlocked": len(deadlocked_agents(env)),
+            "deadlocked": round(outcomes["deadlocked"] * n),
+            "never_departed": round(outcomes["never_departed"] * n),
         }
 
-    def _make_rail_env(self, seed: int) -> RailEnv:
-        c = self.config
-        malfunctions = None
-        if c["malfunction_rate"] > 0:
-            malfunctions = ParamMalfunctionGen(
-                MalfunctionParameters(
-                    c["malfunction_rate"], c["malfunction_min_duration"], c["malfunction_max_duration"]
-                )
-            )
-        return RailEnv(
-            width=c["width"],
-            height=c["height"],
-            rail_generator=sparse_rail_generator(
-                max_num_cities=c["max_num_cities"],
-                grid_mode=c["grid_mode"],
-                max_rails_between_cities=c["max_rails_between_cities"],
-                max_rail_pairs_in_city=c["max_rail_pairs_in_city"],
-            ),
-            line_generator=sparse_line_generator({float(k): float(v) for k, v in c["speed_ratio_map"].items()}),
-            number_of_agents=c["number_of_agents"],
-            malfunction_generator=malfunctions,
-            obs_builder_object=DummyObservationBuilder(),  # trees are built by self._tree, for acting agents only
-            timetable_generator=GENERATORS[c["timetable"]],
-            random_seed=seed,
-        )
+    def train_outcomes(self) -> dict:
+        """Fractions of the trains that have arrived, are deadlocked (deadlocks.py), are still off the
+        map (never departed) or are on the map and free to move (running late, at the end of an episode)."""
+        agents = self.rail_env.agents
+        counts = {
+            "arrived": sum(a.state == TrainState.DONE for a in agents),
+            "deadlocked": len(deadlocked_agents(self.rail_env)),
+            "never_departed": sum(a.state.is_off_map_state() for a in agents),
+        }
+        counts["running_late"] = len(agents) - sum(counts.values())
+        return {key: count / len(agents) for key, count in counts.items()}
 
     def _acting(self) -> set:
         """flatland's `action_required`, plus STOPPED trains: flatland 4.3 stops a slow train in

@@ -16,6 +16,8 @@ OBSERVATION_KEYS = ("tree_depth", "predictor_depth", "observation_radius", "agen
 # env_config keys that change what a stored reward means (the reward function; the timetable sets
 # departure times, lateness and the time limit): algorithms that learn from rewards need them equal.
 REWARD_KEYS = ("reward", "timetable")
+# env_config keys that change neither the episodes of a seed nor their meaning.
+RUN_KEYS = ("seed", "prefetch_layouts")
 # env_config keys that are not generator parameters, with their defaults (a preset may set them too).
 ENV_DEFAULTS = {
     "seed": None,
@@ -24,6 +26,7 @@ ENV_DEFAULTS = {
     "observation_radius": 10,
     "agent_features": False,
     "decision_points": False,
+    "prefetch_layouts": 0,
     "timetable": "flatland3",
     "reward": "default",
 }
@@ -57,6 +60,9 @@ def resolve_env_config(env_config: dict) -> dict:
     for key in ("agent_features", "decision_points"):
         if not isinstance(config[key], bool):
             raise ConfigError(f"flatland env_config: {key} must be true or false, got {config[key]!r}")
+    prefetch = config["prefetch_layouts"]
+    if not isinstance(prefetch, int) or isinstance(prefetch, bool) or prefetch < 0:
+        raise ConfigError(f"flatland env_config: prefetch_layouts must be an integer >= 0, got {prefetch!r}")
     for key in ("tree_depth", "predictor_depth", "observation_radius", "number_of_agents", "width", "height"):
         if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 1:
             raise ConfigError(f"flatland env_config: {key} must be a positive integer, got {config[key]!r}")
@@ -73,4 +79,4 @@ def dynamics(env_config: dict) -> dict:
     """The resolved generator settings of `env_config` (map, trains, speeds, malfunctions): every key
     but the observation, reward and seed ones."""
     config = resolve_env_config(env_config)
-    return {key: value for key, value in config.items() if key not in (*OBSERVATION_KEYS, *REWARD_KEYS, "seed")}
+    return {key: value for key, value in config.items() if key not in (*OBSERVATION_KEYS, *REWARD_KEYS, *RUN_KEYS)}
