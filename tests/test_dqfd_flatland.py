@@ -95,3 +95,34 @@ def test_learner_batch_keeps_sampling_order(algo):
     expected_obs = np.stack([r.get_observations(0) for r in rows])
     np.testing.assert_allclose(np.asarray(batch["obs"]), expected_obs)
     np.testing.assert_array_equal(np.asarray(batch[IS_EXPERT]), [r.get_extra_model_outputs(IS_EXPERT, 0) for r in rows])
+
+
+DP_CONFIG = {"preset": "small_v0", "decision_points": True}
+
+
+@pytest.fixture(scope="module")
+def dp_algo(ray_session, tmp_path_factory):
+    """Ape-X DQfD on the decision-point env, from 2 planner episodes recorded on it."""
+    from rllib_il.rollout.recording import record_dataset
+
+    data = tmp_path_factory.mktemp("data") / "flatland_dp"
+    record_dataset("flatland_sparse", "flatland_planner", 2, data, DP_CONFIG, progress=False)
+    algorithm = apex_config(str(data)).environment(env_config=DP_CONFIG).build_algo()
+    yield algorithm
+    algorithm.stop()
+
+
+def test_decision_point_env_trains_a_masked_module_that_acts_within_the_masks(dp_algo):
+    assert type(dp_algo.get_module(SHARED_MODULE_ID)).__name__ == "MaskedDQNTorchRLModule"
+    for _ in range(3):  # pre-training, then mixed iterations with the Ape-X runner's epsilon
+        result = dp_algo.train()
+    stats = result["learners"][SHARED_MODULE_ID]
+    assert np.isfinite(stats["qf_loss"]) and result["env_runners"]["num_env_steps_sampled_lifetime"] > 0
+    checked = 0
+    for episode in dp_algo.env_runner.sample(num_timesteps=100, random_actions=False):
+        for agent_episode in episode.agent_episodes.values():
+            observations, actions = agent_episode.get_observations()[:-1], agent_episode.get_actions()
+            for obs, action in zip(observations, actions):
+                assert obs[-5:][action] == 1.0
+                checked += 1
+    assert checked > 20
