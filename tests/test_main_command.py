@@ -36,7 +36,8 @@ def main_run(tmp_path_factory):
 def test_main_command_ends_with_a_final_evaluation(main_run):
     out, proc = main_run
     lines = re.findall(
-        r"MARWIL_IL \(beta=(\d)\): (\d+\.\d) % trains arrived, return \S+ ± \S+, "
+        r"MARWIL_IL \(beta=(\d)\): (\d+\.\d) % trains arrived \(deadlocked [\d.]+ %, never departed [\d.]+ %, "
+        r"running late [\d.]+ %\), return \S+ ± \S+, "
         r"50 episodes, seeds 10000-10049",
         proc.stdout,
     )

@@ -68,6 +68,7 @@ def test_flatland_recording_stores_one_episode_per_agent(tmp_path, caplog):
         "predictor_depth": 30,
         "observation_radius": 10,
         "agent_features": False,
+        "decision_points": False,
     }
     assert meta["reward_config"] == {"reward": "shaped", "timetable": "flatland3"}
     assert meta["dynamics_config"]["number_of_agents"] == 5 and meta["dynamics_config"]["malfunction_rate"] == 0.0

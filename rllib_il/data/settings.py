@@ -71,9 +71,16 @@ def _settings_pair(d, meta: dict, env: str, env_config: dict, kinds, where: str)
 
     wanted = as_stored(env_settings(env, env_config, kinds))
     stored = {key: value for kind in kinds for key, value in (meta.get(kind) or {}).items()}
-    if any(key not in stored for key in wanted):
+    missing = [key for key in wanted if key not in stored]
+    if missing:
+        raw = meta.get("env_config") or {}
         try:
-            stored = {**as_stored(env_settings(env, meta.get("env_config"), kinds)), **stored}
+            derived = as_stored(env_settings(env, raw, kinds))
         except ConfigError as e:
-            raise ConfigError(f"{where}: dataset {d}: {e}") from None
+            # A setting added since the dataset stored its observation / reward settings had its default
+            # then; a dataset storing none of a kind, or dynamics (from the preset), needs its env_config.
+            if DYNAMICS in kinds or not all(meta.get(kind) for kind in kinds) or any(key in raw for key in missing):
+                raise ConfigError(f"{where}: dataset {d}: {e}") from None
+            derived = as_stored(env_settings(env, {}, kinds))
+        stored = {**{key: derived[key] for key in missing}, **stored}
     return wanted, stored
