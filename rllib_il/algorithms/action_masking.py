@@ -19,10 +19,9 @@ from ray.rllib.algorithms.dqn.torch.default_dqn_torch_rl_module import DefaultDQ
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-from ray.rllib.env.env_context import EnvContext
 
 from rllib_il.core.errors import ConfigError
-from rllib_il.envs import action_mask_in_observation, make_env
+from rllib_il.envs import action_mask_in_observation, build_env
 
 MASKED = -1e9
 
@@ -78,10 +77,7 @@ def env_appends_action_mask(config) -> bool:
     """Whether the config's env (a name or a class) ends its observations with an action mask."""
     if config.env is None:
         return False
-    if isinstance(config.env, type):
-        env = config.env(EnvContext(config.env_config, worker_index=0))
-    else:
-        env = make_env(config.env, config.env_config)
+    env = build_env(config.env, config.env_config)
     try:
         return action_mask_in_observation(env)
     finally:

@@ -100,6 +100,14 @@ def _make_gym(name: str, env_config: dict):
         raise ConfigError(f"env {name}: bad env_config {env_config} ({e})") from None
 
 
+def build_env(env, env_config: Optional[dict] = None):
+    """An algorithm config's `env`, built: a class (called with an EnvContext, as RLlib does) or a name
+    (`make_env`)."""
+    if isinstance(env, type):
+        return env(EnvContext(env_config or {}, worker_index=0))
+    return make_env(env, env_config)
+
+
 def make_env(name: str, env_config: Optional[dict] = None, render: bool = False):
     """An env by name (see the module docstring), with one-line errors. `render=True` asks for RGB
     frames from `env.render()` (`render_mode="rgb_array"`), except of envs whose EnvSpec has a drawer."""

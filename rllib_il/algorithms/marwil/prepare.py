@@ -1,7 +1,6 @@
 """MARWIL_IL's preparation step: what the dataset and the env say, resolved once before validate()."""
 
 import gymnasium as gym
-from ray.rllib.env.env_context import EnvContext
 from ray.rllib.policy.policy import PolicySpec
 from ray.rllib.utils.serialization import gym_space_from_dict
 
@@ -9,7 +8,7 @@ from rllib_il import data as dataset
 from rllib_il.algorithms.marwil.checks import NAME, check_beta, check_no_dagger_advantages, is_behaviour_cloning
 from rllib_il.algorithms.marwil.streaming_data import offline_data_class
 from rllib_il.core.errors import ConfigError
-from rllib_il.envs import agent_spaces, ensure_registered, is_multi_agent, make_env
+from rllib_il.envs import agent_spaces, build_env, ensure_registered, is_multi_agent
 
 
 def prepare(config):
@@ -53,10 +52,7 @@ def env_facts(config):
     """(observation_space, action_space, agents) of the configured env, built once: the spaces of
     the trained module (every agent of a multi-agent env maps to it) and the env's possible
     agents (None for a single-agent env)."""
-    if isinstance(config.env, type):
-        env = config.env(EnvContext(config.env_config, worker_index=0))
-    else:
-        env = make_env(config.env, config.env_config)
+    env = build_env(config.env, config.env_config)
     try:
         return (*agent_spaces(env), list(env.possible_agents) if is_multi_agent(env) else None)
     finally:

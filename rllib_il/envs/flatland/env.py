@@ -132,20 +132,24 @@ class FlatlandEnv(MultiAgentEnv):
         """Metrics of the current episode, counted from flatland's train states (not done flags)."""
         env = self.rail_env  # its step count and limit are private attributes only (docs/notes/flatland.md)
         n = env.get_num_agents()
-        outcomes = self.train_outcomes()
+        counts = self._outcome_counts()
         return {
-            "percentage_complete": outcomes["arrived"],
+            "percentage_complete": counts["arrived"] / n,
             "normalized_score": float(
                 env.rewards.normalize(*self.flatland_returns, num_agents=n, max_episode_steps=env._max_episode_steps)
             ),
             "episode_length": env._elapsed_steps,
-            "deadlocked": round(outcomes["deadlocked"] * n),
-            "never_departed": round(outcomes["never_departed"] * n),
+            "deadlocked": counts["deadlocked"],
+            "never_departed": counts["never_departed"],
         }
 
     def train_outcomes(self) -> dict:
         """Fractions of the trains that have arrived, are deadlocked (deadlocks.py), are still off the
         map (never departed) or are on the map and free to move (running late, at the end of an episode)."""
+        n = self.rail_env.get_num_agents()
+        return {key: count / n for key, count in self._outcome_counts().items()}
+
+    def _outcome_counts(self) -> dict:
         agents = self.rail_env.agents
         counts = {
             "arrived": sum(a.state == TrainState.DONE for a in agents),
@@ -153,7 +157,7 @@ class FlatlandEnv(MultiAgentEnv):
             "never_departed": sum(a.state.is_off_map_state() for a in agents),
         }
         counts["running_late"] = len(agents) - sum(counts.values())
-        return {key: count / len(agents) for key, count in counts.items()}
+        return counts
 
     def _acting(self) -> set:
         """flatland's `action_required`, plus STOPPED trains: flatland 4.3 stops a slow train in

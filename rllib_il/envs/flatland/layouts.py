@@ -64,7 +64,11 @@ def build_or_explain(config: dict, seed: int, user_config: dict) -> RailEnv:
     try:
         return build(config, seed)
     except ValueError as error:
-        raise ConfigError(f"flatland env_config {user_config}: {error}") from error
+        raise _explained(error, user_config) from error
+
+
+def _explained(error: ValueError, user_config: dict) -> ConfigError:
+    return ConfigError(f"flatland env_config {user_config}: {error}")
 
 
 class LayoutPrefetcher:
@@ -91,7 +95,7 @@ class LayoutPrefetcher:
                 self._ready[asked] = answer
         answer = pickle.loads(self._ready.pop(seed))
         if isinstance(answer, ValueError):
-            raise ConfigError(f"flatland env_config {self._user_config}: {answer}")
+            raise _explained(answer, self._user_config)
         return answer
 
     def prepare(self, seeds: Iterable[int]) -> None:
