@@ -26,7 +26,7 @@ def test_unreadable_params_are_one_line_errors(tmp_path):
     (tmp_path / "params.pkl").write_bytes(
         b"\x80\x04\x95\x1a\x00\x00\x00\x00\x00\x00\x00\x8c\x0fno_such_module_x\x94\x8c\x01f\x94\x93\x94."
     )
-    with pytest.raises(ConfigError, match="cannot read the trial's env .*pass --env"):
+    with pytest.raises(ConfigError, match="cannot read the trial's config .*pass --env"):
         trial_env(tmp_path / "checkpoint_000001")
     (tmp_path / "params.pkl").unlink()
     with pytest.raises(ConfigError, match="no Tune params.json"):

@@ -1,9 +1,10 @@
 """Where an RLlib Algorithm checkpoint keeps its module weights, and which checkpoint a Tune trial
 directory stands for."""
 
+import json
 import pickle
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 from ray.rllib.utils.checkpoints import try_import_msgpack
 
@@ -26,6 +27,22 @@ def saved_module_state(module_dir: Path) -> dict:
             return try_import_msgpack(error=True).load(f, strict_map_key=False)
     with open(module_dir / "module_state.pkl", "rb") as f:
         return pickle.load(f)
+
+
+def trial_params(checkpoint: Path) -> Optional[dict]:
+    """The config of the Tune trial that wrote `checkpoint` (its parent directory): params.json (plain
+    data, readable whatever the code of the run's time was), else params.pkl; None outside a trial.
+    ConfigError when the file cannot be read."""
+    trial = Path(checkpoint).resolve().parent
+    try:
+        if (trial / "params.json").is_file():
+            return json.loads((trial / "params.json").read_text())
+        if (trial / "params.pkl").is_file():
+            with open(trial / "params.pkl", "rb") as f:
+                return pickle.load(f)
+    except (OSError, ValueError, AttributeError, ImportError, pickle.UnpicklingError) as e:
+        raise ConfigError(f"{trial}: cannot read the trial's config ({type(e).__name__}: {e})") from None
+    return None
 
 
 def resolve_checkpoint(path: Path, flag: str = "--checkpoint") -> Path:

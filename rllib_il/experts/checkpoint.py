@@ -7,8 +7,9 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from rllib_il.core.checkpoints import MODULES_DIR, checkpoint_modules
+from rllib_il.core.checkpoints import MODULES_DIR, checkpoint_modules, trial_params
 from rllib_il.core.errors import ConfigError, one_line
+from rllib_il.data import is_box, to_env_units
 from rllib_il.envs import agent_spaces, is_multi_agent
 from rllib_il.experts.base import Expert
 
@@ -16,13 +17,17 @@ from rllib_il.experts.base import Expert
 class ModulePolicy(Expert):
     """Acts with an RLModule: `explore=False` takes the greedy action (logp = 0.0, a deterministic
     behaviour policy), `explore=True` samples a ~ pi(.|s) and reports log pi(a|s). Observations go to
-    the module as the env gives them (no env-to-module connector)."""
+    the module as the env gives them (no env-to-module connector). Box actions of a module trained with
+    RLlib's `normalize_actions` (`normalized_actions`, RLlib's default) are mapped from [-1, 1] to the
+    Box as RLlib's env runners do, with their log-densities (rllib_il/data/box_actions.py)."""
 
-    def __init__(self, env, module: RLModule, explore=False):
+    def __init__(self, env, module: RLModule, explore=False, normalized_actions=True):
         super().__init__(env)
         self.multi_agent = is_multi_agent(env)
         self.module = module
         self.explore = explore
+        self.action_space = agent_spaces(env)[1]
+        self.normalized_actions = normalized_actions and is_box(self.action_space)
 
     def seed(self, seed):
         if self.explore:  # RLlib's distributions sample from torch's global generator; greedy draws nothing
@@ -31,15 +36,19 @@ class ModulePolicy(Expert):
     def act(self, obs):
         if not self.multi_agent:
             actions, logps = self._act_batch(np.asarray(obs)[None])
-            return actions[0].item(), float(logps[0])
+            return self._env_action(actions[0]), float(logps[0])
         ids = list(obs)
         if not ids:  # a multi-agent step in which no agent acts (flatland: every train done or waiting)
             return {}, {}
         actions, logps = self._act_batch(np.stack([obs[aid] for aid in ids]))
         return (
-            {aid: a.item() for aid, a in zip(ids, actions)},
+            {aid: self._env_action(a) for aid, a in zip(ids, actions)},
             {aid: float(lp) for aid, lp in zip(ids, logps)},
         )
+
+    def _env_action(self, action: np.ndarray):
+        """A Python int for a Discrete action, an array in the space's dtype otherwise."""
+        return action.item() if action.ndim == 0 else action.astype(self.action_space.dtype)
 
     @torch.no_grad()
     def _act_batch(self, obs):
@@ -48,10 +57,15 @@ class ModulePolicy(Expert):
             actions = out[Columns.ACTIONS]
             return actions.numpy(), np.zeros(len(actions))
         dist = self.module.get_inference_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
-        if not self.explore:
-            return dist.to_deterministic().sample().numpy(), np.zeros(len(obs))
-        actions = dist.sample()
-        return actions.numpy(), dist.logp(actions).numpy()
+        if self.explore:
+            sampled = dist.sample()
+            actions, logps = sampled.numpy(), dist.logp(sampled).numpy()
+        else:
+            actions, logps = dist.to_deterministic().sample().numpy(), np.zeros(len(obs))
+        if self.normalized_actions:
+            actions, env_logps = to_env_units(actions, logps, self.action_space)
+            logps = env_logps if self.explore else logps  # greedy stays 0.0: deterministic
+        return actions, logps
 
 
 class CheckpointExpert(ModulePolicy):
@@ -61,7 +75,9 @@ class CheckpointExpert(ModulePolicy):
     def __init__(self, env, checkpoint=None, module_id=None, explore=False):
         if not checkpoint:
             raise ConfigError("expert checkpoint needs --checkpoint PATH")
-        super().__init__(env, load_module(checkpoint, module_id), explore)
+        # Box actions are in [-1, 1] unless the trial turned RLlib's normalize_actions off.
+        normalized = (trial_params(Path(checkpoint)) or {}).get("normalize_actions", True)
+        super().__init__(env, load_module(checkpoint, module_id), explore, normalized_actions=normalized)
         obs_space, act_space = agent_spaces(env)
         for what, mine, env_space in (
             ("observation", self.module.observation_space, obs_space),

@@ -1,33 +1,26 @@
 """Greedy (or sampling) evaluation of a checkpoint on seeded episodes, with the shared rollout."""
 
 import json
-import pickle
 from pathlib import Path
 
+from rllib_il.core.checkpoints import trial_params
 from rllib_il.core.errors import ConfigError
 from rllib_il.rollout.statistics import summarize
 from rllib_il.rollout.workers import record
 
 
 def trial_env(checkpoint: Path):
-    """(env, env_config) of the Tune trial that wrote `checkpoint`: from its params.json (plain data, so
-    it reads whatever the code of the run's time was), else its params.pkl."""
+    """(env, env_config) of the Tune trial that wrote `checkpoint` (`trial_params`)."""
     trial = checkpoint.resolve().parent
     try:
-        if (trial / "params.json").is_file():
-            config = json.loads((trial / "params.json").read_text())
-        elif (trial / "params.pkl").is_file():
-            with open(trial / "params.pkl", "rb") as f:
-                config = pickle.load(f)
-        else:
-            raise ConfigError(f"{checkpoint}: no Tune params.json beside it to take the env from; pass --env")
-        return config["env"], config.get("env_config") or {}
-    except (OSError, ValueError, KeyError, AttributeError, ImportError, pickle.UnpicklingError) as e:
-        if isinstance(e, ConfigError):
-            raise
-        raise ConfigError(
-            f"{trial}: cannot read the trial's env ({type(e).__name__}: {e}); pass --env and --env-config"
-        ) from None
+        config = trial_params(checkpoint)
+    except ConfigError as e:
+        raise ConfigError(f"{e}; pass --env and --env-config") from None
+    if config is None:
+        raise ConfigError(f"{checkpoint}: no Tune params.json beside it to take the env from; pass --env")
+    if "env" not in config:
+        raise ConfigError(f"{trial}: the trial's config names no env; pass --env and --env-config")
+    return config["env"], config.get("env_config") or {}
 
 
 def evaluate_checkpoint(

@@ -7,6 +7,7 @@ are r + gamma * V_initial(s') (docs/notes/rllib.md, "Offline data"). Here whole 
 are split into train / validation, and minibatches are numpy slices handed straight to the learners.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -57,6 +58,18 @@ class EpisodeArrays:
     def __len__(self) -> int:
         return len(self.rewards)
 
+    def in_module_units(self, action_space, normalize: bool, where: str) -> "EpisodeArrays":
+        """Dataset rows as the learner sees them: Box actions checked against the Box (ConfigError naming
+        `where`) and, with RLlib's `normalize_actions`, mapped to the module's [-1, 1] with their
+        behaviour log-densities (rllib_il/data/box_actions.py). Other spaces pass unchanged."""
+        if not dataset.is_box(action_space):
+            return self
+        dataset.check_in_box(self.actions, action_space, where)
+        if not normalize:
+            return self
+        actions, logp = dataset.to_module_units(self.actions, self.behaviour_logp, action_space)
+        return dataclasses.replace(self, actions=actions, behaviour_logp=logp)
+
     def batch(self, index) -> dict:
         """Learner columns of the rows at `index` (VALUE_TARGETS = Monte-Carlo returns)."""
         return {
@@ -91,6 +104,12 @@ def split_episodes(num_episodes: int, config) -> Tuple[np.random.Generator, np.n
     return rng, order[:num_validation], order[num_validation:]
 
 
+def dataset_arrays(episodes, config, where: str) -> EpisodeArrays:
+    """`EpisodeArrays` of stored episodes, in the module's action units (`in_module_units`)."""
+    space = episodes[0].action_space
+    return EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(space, config.normalize_actions, where)
+
+
 def check_complete(episodes, inputs) -> None:
     if not all(e.is_done for e in episodes):
         raise ConfigError(f"input {inputs}: every episode must be complete (terminated or truncated)")
@@ -109,10 +128,9 @@ class InMemoryOfflineData(OfflineData):
         episodes = dataset.read_episodes(inputs)[: config.max_episodes]
         self.rng, validation, train = split_episodes(len(episodes), config)
         check_complete(episodes, inputs)
-        self.validation = (
-            EpisodeArrays.from_episodes([episodes[i] for i in validation], config.gamma) if len(validation) else None
-        )
-        self.train = EpisodeArrays.from_episodes([episodes[i] for i in train], config.gamma)
+        where = f"dataset {inputs}"
+        self.validation = dataset_arrays([episodes[i] for i in validation], config, where) if len(validation) else None
+        self.train = dataset_arrays([episodes[i] for i in train], config, where)
         self._permutation = np.empty(0, dtype=np.int64)
 
     def sample(self, num_samples: int) -> dict:

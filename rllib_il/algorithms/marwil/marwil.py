@@ -86,6 +86,7 @@ class MARWILILConfig(MARWILConfig):
         self.critic_burn_in_iterations = 0
         # Mixed MARWIL needs whole episodes for its Monte-Carlo returns.
         self.batch_mode = "complete_episodes"
+        self.squash_actions = False
 
     @override(MARWILConfig)
     def training(
@@ -96,6 +97,7 @@ class MARWILILConfig(MARWILConfig):
         data_in_memory: Optional[Union[str, bool]] = NotProvided,
         expert_fraction=NotProvided,
         critic_burn_in_iterations: Optional[int] = NotProvided,
+        squash_actions: Optional[bool] = NotProvided,
         **kwargs,
     ) -> Self:
         """Sets the training config (see MARWILConfig.training).
@@ -120,6 +122,10 @@ class MARWILILConfig(MARWILConfig):
             critic_burn_in_iterations: training iterations at the start in which only the value function
                 learns (rllib_il/algorithms/critic_burn_in.py): a mixed MARWIL from a BC checkpoint
                 gets values before its advantages weight the policy loss. Needs beta > 0 at some time.
+            squash_actions: Box actions only: a tanh-squashed Gaussian policy (SAC's actor
+                distribution, rllib_il/algorithms/squashed_actions.py) instead of RLlib's diagonal
+                Gaussian, so every action lies inside the Box and its likelihood is that of the action
+                the env receives. Needs normalize_actions (RLlib's default).
         """
         super().training(**kwargs)
         if validation_fraction is not NotProvided:
@@ -132,6 +138,8 @@ class MARWILILConfig(MARWILConfig):
             self.expert_fraction = expert_fraction
         if critic_burn_in_iterations is not NotProvided:
             self.critic_burn_in_iterations = critic_burn_in_iterations
+        if squash_actions is not NotProvided:
+            self.squash_actions = squash_actions
         return self
 
     @property

@@ -19,6 +19,8 @@ from ray.rllib.utils.typing import ModuleID
 
 LEARNER_RESULTS_CURR_BETA_KEY = "curr_beta"
 LEARNER_RESULTS_ACTION_ACCURACY_KEY = "action_accuracy"
+LEARNER_RESULTS_ACTION_MAE_KEY = "action_mae"
+LEARNER_RESULTS_ACTION_MSE_KEY = "action_mse"
 
 
 class MARWILILLearner(MARWILLearner):
@@ -50,4 +52,5 @@ class MARWILILLearner(MARWILLearner):
 
     @abc.abstractmethod
     def validation_metrics(self, module_id: ModuleID, batch: Dict[str, Any]) -> Dict[str, Any]:
-        """Action accuracy, policy loss, entropy and IS/WIS estimates on held-out episodes."""
+        """Policy loss (NLL), action accuracy (Discrete) or action MAE / MSE (Box), entropy and IS/WIS
+        estimates on held-out episodes."""

@@ -7,6 +7,7 @@ from ray.rllib.utils.serialization import gym_space_from_dict
 from rllib_il import data as dataset
 from rllib_il.algorithms.marwil.checks import NAME, check_beta, check_no_dagger_advantages, is_behaviour_cloning
 from rllib_il.algorithms.marwil.streaming_data import offline_data_class
+from rllib_il.algorithms.squashed_actions import with_squashed_actions
 from rllib_il.core.errors import ConfigError
 from rllib_il.envs import agent_spaces, build_env, ensure_registered, is_multi_agent
 
@@ -15,7 +16,8 @@ def prepare(config):
     """Resolves, once and before validate(), what the dataset and the env say: how the data is
     read (`offline_data_class`), the module's spaces when the config names none (the dataset's;
     a multi-agent env's agents all map to the one module), and whether the dataset fits this env
-    (spaces, observation and reward settings, DAgger labels only with behaviour cloning). Returns
+    (spaces, observation and reward settings, DAgger labels only with behaviour cloning), and the
+    squashed-Gaussian module with `squash_actions`. Returns
     a prepared copy; MARWILIL.__init__ and the experiment layer call it."""
     config = config.copy(copy_frozen=False)
     if isinstance(config.env, str):
@@ -45,7 +47,7 @@ def prepare(config):
         # Behaviour cloning's policy ignores rewards: data recorded under other reward settings will do.
         rewards = not is_behaviour_cloning(config.beta)
         dataset.check_recorded_settings(datasets, config.env, config.env_config, where, rewards=rewards)
-    return config
+    return with_squashed_actions(config, gym_space_from_dict(metadata["action_space"]), NAME)
 
 
 def env_facts(config):

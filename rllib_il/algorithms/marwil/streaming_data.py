@@ -5,14 +5,14 @@ size, measured on flatland_small_v0). `StreamingOfflineData` holds only the vali
 same seeded split, read once, skipped by the stream) and a shuffle buffer: each pass (epoch) over
 the train episodes is one Ray Data execution over the parquet row groups, in a new random order
 every epoch. One task at a time, reserving no CPU (no deadlock on 2 CPUs nor beside other trials),
-decodes the episodes and flattens them with `EpisodeArrays.from_episodes` (Monte-Carlo returns
+decodes the episodes and flattens them with `dataset_arrays` (Monte-Carlo returns
 R_t = sum_{k>=t} gamma^(k-t) r_k over whole episodes, as in memory); rows are drawn through a local
 shuffle buffer of one iteration's rows.
 
 `config.data_in_memory` ("auto", True, False) picks the class (`offline_data_class`).
 """
 
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Tuple
 
 import numpy as np
 import psutil
@@ -25,7 +25,12 @@ from ray.rllib.offline.offline_data import OfflineData
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from rllib_il import data as dataset
-from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays, InMemoryOfflineData, check_complete, split_episodes
+from rllib_il.algorithms.marwil.in_memory_data import (
+    InMemoryOfflineData,
+    check_complete,
+    dataset_arrays,
+    split_episodes,
+)
 from rllib_il.core.errors import ConfigError
 
 # Peak memory of InMemoryOfflineData / uncompressed parquet bytes: measured 3.2 on flatland_small_v0.
@@ -90,7 +95,14 @@ def read_episodes(group: dict, held_out: bool) -> Iterator[List[Tuple[int, Singl
             return
 
 
-def train_rows(groups: pa.Table, gamma: float, inputs) -> Iterator[Dict[str, np.ndarray]]:
+class RowSettings(NamedTuple):
+    """What `dataset_arrays` reads of the config, shipped to the Ray Data tasks instead of the config."""
+
+    gamma: float
+    normalize_actions: bool
+
+
+def train_rows(groups: pa.Table, config, inputs) -> Iterator[Dict[str, np.ndarray]]:
     """Ray Data UDF: learner rows of the train episodes of the given row groups, one block per
     EPISODES_PER_BLOCK stored episodes."""
     for group in groups.to_pylist():
@@ -98,7 +110,7 @@ def train_rows(groups: pa.Table, gamma: float, inputs) -> Iterator[Dict[str, np.
             episodes = [episode for _, episode in block]
             check_complete(episodes, inputs)
             if episodes:
-                yield EpisodeArrays.from_episodes(episodes, gamma).batch(slice(None))
+                yield dataset_arrays(episodes, config, f"dataset {inputs}").batch(slice(None))
 
 
 class StreamingOfflineData(OfflineData):
@@ -117,9 +129,9 @@ class StreamingOfflineData(OfflineData):
         episodes = dict(pair for g in self._groups if g["skip"] for block in read_episodes(g, True) for pair in block)
         check_complete(episodes.values(), inputs)
         self.validation = (
-            EpisodeArrays.from_episodes([episodes[i] for i in validation], config.gamma) if len(validation) else None
+            dataset_arrays([episodes[i] for i in validation], config, f"dataset {inputs}") if len(validation) else None
         )
-        self._inputs, self._gamma = inputs, config.gamma
+        self._inputs, self._settings = inputs, RowSettings(config.gamma, config.normalize_actions)
         self._batch_size = config.train_batch_size_per_learner
         self._shuffle_buffer_rows = config.train_batch_size_per_learner * config.dataset_num_iters_per_learner
         self._batches = (batch for batch in ())  # no epoch yet
@@ -152,7 +164,7 @@ class StreamingOfflineData(OfflineData):
             train_rows,
             batch_size=1,
             batch_format="pyarrow",
-            fn_kwargs={"gamma": self._gamma, "inputs": self._inputs},
+            fn_kwargs={"config": self._settings, "inputs": self._inputs},
             compute=ray.data.TaskPoolStrategy(size=1),
             num_cpus=0,
             # The files are named by local paths: decode on this node (on a cluster too).

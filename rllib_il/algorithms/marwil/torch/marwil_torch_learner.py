@@ -3,6 +3,7 @@
 from typing import Any, Dict
 
 import torch
+from gymnasium import spaces
 from ray.rllib.algorithms.marwil.marwil_learner import (
     LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY,
     LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
@@ -17,7 +18,13 @@ from ray.rllib.utils.typing import ModuleID, TensorType
 from rllib_il.algorithms.critic_burn_in import CRITIC_BURN_IN_KEY, CriticBurnIn
 from rllib_il.algorithms.marwil.checks import is_behaviour_cloning
 from rllib_il.algorithms.marwil.in_memory_data import BEHAVIOUR_LOGP
-from rllib_il.algorithms.marwil.marwil_learner import LEARNER_RESULTS_ACTION_ACCURACY_KEY, MARWILILLearner
+from rllib_il.algorithms.marwil.marwil_learner import (
+    LEARNER_RESULTS_ACTION_ACCURACY_KEY,
+    LEARNER_RESULTS_ACTION_MAE_KEY,
+    LEARNER_RESULTS_ACTION_MSE_KEY,
+    MARWILILLearner,
+)
+from rllib_il.algorithms.squashed_actions import has_entropy
 from rllib_il.losses import ope
 from rllib_il.losses.marwil import marwil_loss, update_sqd_adv_norm
 
@@ -26,6 +33,26 @@ def action_accuracy(action_dist, actions: torch.Tensor) -> torch.Tensor:
     """Fraction of rows whose most likely action is the demonstrated one (exact match)."""
     greedy = action_dist.to_deterministic().sample()
     return (greedy == actions).reshape(len(actions), -1).all(dim=1).float().mean()
+
+
+def action_errors(action_dist, actions: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Box actions: mean absolute and mean squared error of the greedy action against the demonstrated
+    one, over rows and action dimensions, in the module's units ([-1, 1] when actions are normalised)."""
+    error = action_dist.to_deterministic().sample() - actions
+    return {LEARNER_RESULTS_ACTION_MAE_KEY: error.abs().mean(), LEARNER_RESULTS_ACTION_MSE_KEY: error.pow(2).mean()}
+
+
+def action_metrics(action_dist, actions: torch.Tensor, discrete: bool) -> Dict[str, torch.Tensor]:
+    """How well the policy matches the demonstrations beside its log-likelihood: accuracy of discrete
+    actions, errors of Box actions, and the policy's entropy where it has one in closed form."""
+    found = (
+        {LEARNER_RESULTS_ACTION_ACCURACY_KEY: action_accuracy(action_dist, actions)}
+        if discrete
+        else action_errors(action_dist, actions)
+    )
+    if has_entropy(action_dist):
+        found[ENTROPY_KEY] = action_dist.entropy().mean()
+    return found
 
 
 class MARWILILTorchLearner(CriticBurnIn, MARWILILLearner, TorchLearner):
@@ -59,8 +86,7 @@ class MARWILILTorchLearner(CriticBurnIn, MARWILILLearner, TorchLearner):
         )
         stats = {
             POLICY_LOSS_KEY: loss.policy,
-            ENTROPY_KEY: action_dist.entropy().mean(),
-            LEARNER_RESULTS_ACTION_ACCURACY_KEY: action_accuracy(action_dist, batch[Columns.ACTIONS]),
+            **action_metrics(action_dist, batch[Columns.ACTIONS], self._discrete(module)),
             CRITIC_BURN_IN_KEY: torch.tensor(float(burning_in)),
         }
         if values is not None:
@@ -75,33 +101,39 @@ class MARWILILTorchLearner(CriticBurnIn, MARWILILLearner, TorchLearner):
         self.metrics.log_dict({k: v.detach() for k, v in stats.items()}, key=module_id, window=1)
         return loss.total
 
+    @staticmethod
+    def _discrete(module) -> bool:
+        return isinstance(module.action_space, spaces.Discrete)
+
     @override(MARWILILLearner)
     @torch.no_grad()
     def validation_metrics(self, module_id: ModuleID, batch: Dict[str, Any], chunk_size: int = 8192):
         module = self.module[module_id].unwrapped()
         actions = torch.as_tensor(batch[Columns.ACTIONS], device=self._device)
-        logp, entropy, correct = [], [], []
+        logp, sums = [], {}
         for start in range(0, len(actions), chunk_size):
             rows = slice(start, start + chunk_size)
             obs = torch.as_tensor(batch[Columns.OBS][rows], device=self._device)
             logits = module.forward_train({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS]
             dist = module.get_train_action_dist_cls().from_logits(logits)
             logp.append(dist.logp(actions[rows]))
-            entropy.append(dist.entropy())
-            correct.append(action_accuracy(dist, actions[rows]) * len(obs))
+            for key, mean in action_metrics(dist, actions[rows], self._discrete(module)).items():
+                sums[key] = sums.get(key, 0.0) + mean.item() * len(obs)
         logp = torch.cat(logp).double().cpu()
         lengths = batch["episode_lengths"]
-        pad = lambda x: ope.pad_episodes(torch.as_tensor(x, dtype=torch.float64), lengths)  # noqa: E731
-        return {
+        metrics = {
             POLICY_LOSS_KEY: -logp.mean().item(),
-            ENTROPY_KEY: torch.cat(entropy).mean().item(),
-            LEARNER_RESULTS_ACTION_ACCURACY_KEY: (sum(correct) / len(actions)).item(),
+            **{key: total / len(actions) for key, total in sums.items()},
             "num_episodes": len(lengths),
-            "off_policy_estimation": ope.estimates(
+        }
+        behaviour_logp = torch.as_tensor(batch[BEHAVIOUR_LOGP], dtype=torch.float64)
+        if not behaviour_logp.isnan().any():  # NaN: a deterministic expert's Box actions (no density)
+            pad = lambda x: ope.pad_episodes(torch.as_tensor(x, dtype=torch.float64), lengths)  # noqa: E731
+            metrics["off_policy_estimation"] = ope.estimates(
                 pad(logp),
-                pad(batch[BEHAVIOUR_LOGP]),
+                pad(behaviour_logp),
                 pad(batch[Columns.REWARDS]),
                 ope.episode_mask(lengths),
                 self.config.gamma,
-            ),
-        }
+            )
+        return metrics

@@ -1,0 +1,65 @@
+"""A tanh-squashed Gaussian policy for Box actions: `squash_actions: true` of MARWIL_IL.
+
+RLlib's default for a Box is a diagonal Gaussian whose samples may leave [-1, 1]; the env runners
+then clip them (`unsquash_action`), so the likelihood the loss maximises is not that of the actions the
+env receives. With squashing the policy is u = tanh(x), x ~ N(mu(s), sigma(s)), always inside the Box,
+with the density of SAC (Haarnoja et al. 2018, arXiv 1801.01290, appendix C):
+
+    log pi(u|s) = log N(atanh(u); mu, sigma) - sum_d log(1 - u_d^2)
+
+This is SAC's actor distribution, so a behaviour-cloned actor can start RLlib's SAC. RLlib's
+`TorchSquashedGaussian` gives its greedy action as mu; here it is tanh(mu), the mode's image inside
+the Box. It has no closed-form entropy: entropy metrics are left out with it.
+"""
+
+from gymnasium import spaces
+from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
+from ray.rllib.core.distribution.torch.torch_distribution import TorchDeterministic, TorchSquashedGaussian
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+from rllib_il.core.errors import ConfigError
+
+
+class TanhGaussian(TorchSquashedGaussian):
+    """RLlib's squashed Gaussian on [-1, 1] whose greedy action is tanh(mu)."""
+
+    def to_deterministic(self) -> TorchDeterministic:
+        return TorchDeterministic(loc=self._squash(self.loc))
+
+
+class SquashedPPOTorchRLModule(DefaultPPOTorchRLModule):
+    """RLlib's PPO / MARWIL module with the `TanhGaussian` action distribution."""
+
+    def get_train_action_dist_cls(self):
+        return TanhGaussian
+
+    def get_exploration_action_dist_cls(self):
+        return TanhGaussian
+
+    def get_inference_action_dist_cls(self):
+        return TanhGaussian
+
+
+def has_entropy(action_dist) -> bool:
+    return not isinstance(action_dist, TorchSquashedGaussian)
+
+
+def with_squashed_actions(config, action_space, name: str):
+    """`config` with `SquashedPPOTorchRLModule` when `config.squash_actions` is set; ConfigError when
+    the action space is no Box, actions are not normalised (tanh's range is [-1, 1]) or the config
+    names another module class."""
+    if not config.squash_actions:
+        return config
+    if not isinstance(action_space, spaces.Box):
+        raise ConfigError(f"{name} config squash_actions=True: the action space {action_space} is not a Box")
+    if not config.normalize_actions:
+        raise ConfigError(
+            f"{name} config squash_actions=True needs normalize_actions=True "
+            "(tanh's range [-1, 1] is what is mapped to the Box)"
+        )
+    module_class = config.rl_module_spec.module_class
+    if module_class not in (DefaultPPOTorchRLModule, SquashedPPOTorchRLModule):
+        raise ConfigError(
+            f"{name} config squash_actions=True: module class {module_class.__name__} is not RLlib's default one"
+        )
+    return config.rl_module(rl_module_spec=RLModuleSpec(module_class=SquashedPPOTorchRLModule))
