@@ -132,3 +132,26 @@ def test_negative_rewards():
     behaviour = torch.zeros_like(target)
     # IS = mean_i sum_t w_it r_it: ep0: 0.5*-1 + 0.25*2 = 0; ep1: -3 -> -1.5
     assert ope.per_decision_is(target, behaviour, rewards, mask, 1.0).item() == pytest.approx(-1.5)
+
+
+def gaussian_logp(x, mean, std):
+    return -0.5 * ((x - mean) / std) ** 2 - np.log(std) - 0.5 * np.log(2 * np.pi)
+
+
+def test_continuous_densities_recover_a_known_value():
+    """Continuous actions, two steps: s_0 = 0, s_1 = a_0, reward r_t = a_t. Behaviour a ~ N(0, 1);
+    target a_0 ~ N(0.3, 0.8), a_1 ~ N(0.5 s_1, 0.8), so its value is E[a_0] + gamma E[0.5 a_0] =
+    0.3 + 0.9 * 0.15 = 0.435 (the behaviour's is 0). The log weights are differences of Gaussian
+    log-densities; per-decision weighting matters because a_1's target mean depends on a_0."""
+    rng = np.random.default_rng(0)
+    n = 40_000
+    actions = rng.normal(size=(n, 2))
+    target = np.stack(
+        [gaussian_logp(actions[:, 0], 0.3, 0.8), gaussian_logp(actions[:, 1], 0.5 * actions[:, 0], 0.8)], axis=1
+    )
+    data = [torch.tensor(x) for x in (target, gaussian_logp(actions, 0.0, 1.0), actions)]
+    data.append(torch.ones(n, 2, dtype=torch.bool))
+    truth = 0.3 + GAMMA * 0.5 * 0.3
+    assert ope.per_decision_is(*data, GAMMA).item() == pytest.approx(truth, abs=0.03)
+    assert ope.per_decision_wis(*data, GAMMA).item() == pytest.approx(truth, abs=0.03)
+    assert ope.behaviour_value(data[2], data[3], GAMMA).item() == pytest.approx(0.0, abs=0.03)

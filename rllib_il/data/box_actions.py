@@ -9,11 +9,17 @@ second time. The map is affine, so a stored behaviour density changes by its Jac
     u = 2 (a - low) / (high - low) - 1,        log mu(u) = log mu(a) + sum_d log((high_d - low_d) / 2)
 """
 
+import functools
+from pathlib import Path
+
 import numpy as np
+import pyarrow.parquet as pq
 from gymnasium import spaces
 from ray.rllib.utils.spaces.space_utils import normalize_action, unsquash_action
 
 from rllib_il.core.errors import ConfigError
+from rllib_il.data.codec import decode_episode
+from rllib_il.data.layout import Inputs, resolve_input_files
 
 # Slack for actions stored at a bound after a float32 round trip.
 BOUND_TOLERANCE = 1e-5
@@ -28,18 +34,31 @@ def log_scale(space: spaces.Box) -> float:
     return float(np.sum(np.log((space.high - space.low) / 2.0)))
 
 
-def check_in_box(actions: np.ndarray, space: spaces.Box, where: str) -> None:
-    """ConfigError naming `where` when a row of `actions` [N, ...] lies outside the Box (or is not finite)."""
-    scale = np.maximum(1.0, np.abs(np.stack([space.low, space.high])).max(axis=0))
-    tolerance = BOUND_TOLERANCE * scale
-    outside = ~np.isfinite(actions) | (actions < space.low - tolerance) | (actions > space.high + tolerance)
-    rows = np.flatnonzero(outside.reshape(len(actions), -1).any(axis=1))
-    if len(rows):
-        raise ConfigError(
-            f"{where}: {len(rows)} actions lie outside the action space "
-            f"[{space.low.min():g}, {space.high.max():g}], the first at row {rows[0]}: "
-            f"{np.array2string(actions[rows[0]], precision=4)}"
-        )
+@functools.lru_cache(maxsize=None)
+def _action_extremes(path: Path, size: int, mtime_ns: int):
+    """(per-dimension minimum, maximum, all finite) of the actions in one version of an episode file;
+    cached, since every grid trial's preparation checks the same files."""
+    items = pq.read_table(path, columns=["item"]).column("item").to_pylist()
+    actions = np.concatenate([np.asarray(decode_episode(item).get_actions()) for item in items])
+    return actions.min(axis=0), actions.max(axis=0), bool(np.isfinite(actions).all())
+
+
+def check_dataset_actions(inputs: Inputs, space: spaces.Box, where: str) -> None:
+    """ConfigError naming `where` and the file when a stored action lies outside the Box or is not finite."""
+    tolerance = BOUND_TOLERANCE * np.maximum(1.0, np.maximum(np.abs(space.low), np.abs(space.high)))
+    for path in resolve_input_files(inputs):
+        stat = path.stat()
+        low, high, finite = _action_extremes(path, stat.st_size, stat.st_mtime_ns)
+        if not finite or np.any(low < space.low - tolerance) or np.any(high > space.high + tolerance):
+            raise ConfigError(
+                f"{where}: {path} holds actions from {_fmt(low)} to {_fmt(high)}"
+                f"{'' if finite else ' and non-finite ones'}, outside the action space "
+                f"from {_fmt(space.low)} to {_fmt(space.high)}"
+            )
+
+
+def _fmt(values) -> str:
+    return np.array2string(np.asarray(values), precision=4, separator=", ")
 
 
 def to_module_units(actions: np.ndarray, behaviour_logp: np.ndarray, space: spaces.Box):

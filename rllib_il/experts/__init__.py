@@ -14,6 +14,8 @@ from rllib_il.core.user_code import import_attr, is_user_code
 EXPERTS = {
     "cartpole": "rllib_il.experts.gym_experts:CartPoleExpert",
     "lunarlander_heuristic": "rllib_il.experts.gym_experts:LunarLanderHeuristicExpert",
+    "pendulum_swingup": "rllib_il.experts.control_experts:PendulumSwingUpExpert",
+    "inverted_double_pendulum_lqr": "rllib_il.experts.control_experts:InvertedDoublePendulumLQRExpert",
     "random": "rllib_il.experts.random_expert:RandomExpert",
     "checkpoint": "rllib_il.experts.checkpoint:CheckpointExpert",
     "flatland_planner": "rllib_il.experts.flatland:FlatlandPlannerExpert",

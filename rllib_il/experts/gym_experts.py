@@ -17,7 +17,10 @@ class CartPoleExpert(Expert):
 
 
 class LunarLanderHeuristicExpert(Expert):
-    """gymnasium's own LunarLander controller (`lunar_lander.heuristic`), mean return ~250."""
+    """gymnasium's own LunarLander controller (`lunar_lander.heuristic`), mean return ~250.
+
+    On the discrete env the action is an engine index; on the continuous one (`continuous=True`) it is the
+    float32 throttle pair (main, lateral) in [-1, 1]."""
 
     def __init__(self, env, **kwargs):
         super().__init__(env, **kwargs)
@@ -28,6 +31,8 @@ class LunarLanderHeuristicExpert(Expert):
                 f"expert lunarlander_heuristic needs Box2D: pip install 'gymnasium[box2d]' ({e})"
             ) from None
         self._heuristic = heuristic
+        self._continuous = env.unwrapped.continuous
 
     def act(self, obs):
-        return int(self._heuristic(self.env.unwrapped, obs)), 0.0
+        action = self._heuristic(self.env.unwrapped, obs)
+        return (action.astype(np.float32) if self._continuous else int(action)), 0.0

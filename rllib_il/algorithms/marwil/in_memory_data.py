@@ -58,14 +58,11 @@ class EpisodeArrays:
     def __len__(self) -> int:
         return len(self.rewards)
 
-    def in_module_units(self, action_space, normalize: bool, where: str) -> "EpisodeArrays":
-        """Dataset rows as the learner sees them: Box actions checked against the Box (ConfigError naming
-        `where`) and, with RLlib's `normalize_actions`, mapped to the module's [-1, 1] with their
-        behaviour log-densities (rllib_il/data/box_actions.py). Other spaces pass unchanged."""
-        if not dataset.is_box(action_space):
-            return self
-        dataset.check_in_box(self.actions, action_space, where)
-        if not normalize:
+    def in_module_units(self, action_space, normalize: bool) -> "EpisodeArrays":
+        """Dataset rows as the learner sees them: with RLlib's `normalize_actions`, Box actions mapped
+        to the module's [-1, 1] with their behaviour log-densities (rllib_il/data/box_actions.py; that
+        they lie in the Box was checked when the config was prepared). Other spaces pass unchanged."""
+        if not (normalize and dataset.is_box(action_space)):
             return self
         actions, logp = dataset.to_module_units(self.actions, self.behaviour_logp, action_space)
         return dataclasses.replace(self, actions=actions, behaviour_logp=logp)
@@ -104,10 +101,10 @@ def split_episodes(num_episodes: int, config) -> Tuple[np.random.Generator, np.n
     return rng, order[:num_validation], order[num_validation:]
 
 
-def dataset_arrays(episodes, config, where: str) -> EpisodeArrays:
+def dataset_arrays(episodes, config) -> EpisodeArrays:
     """`EpisodeArrays` of stored episodes, in the module's action units (`in_module_units`)."""
     space = episodes[0].action_space
-    return EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(space, config.normalize_actions, where)
+    return EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(space, config.normalize_actions)
 
 
 def check_complete(episodes, inputs) -> None:
@@ -128,9 +125,8 @@ class InMemoryOfflineData(OfflineData):
         episodes = dataset.read_episodes(inputs)[: config.max_episodes]
         self.rng, validation, train = split_episodes(len(episodes), config)
         check_complete(episodes, inputs)
-        where = f"dataset {inputs}"
-        self.validation = dataset_arrays([episodes[i] for i in validation], config, where) if len(validation) else None
-        self.train = dataset_arrays([episodes[i] for i in train], config, where)
+        self.validation = dataset_arrays([episodes[i] for i in validation], config) if len(validation) else None
+        self.train = dataset_arrays([episodes[i] for i in train], config)
         self._permutation = np.empty(0, dtype=np.int64)
 
     def sample(self, num_samples: int) -> dict:

@@ -16,7 +16,8 @@ def prepare(config):
     """Resolves, once and before validate(), what the dataset and the env say: how the data is
     read (`offline_data_class`), the module's spaces when the config names none (the dataset's;
     a multi-agent env's agents all map to the one module), and whether the dataset fits this env
-    (spaces, observation and reward settings, DAgger labels only with behaviour cloning), and the
+    (spaces, Box actions inside the Box, observation and reward settings, DAgger labels only with
+    behaviour cloning), and the
     squashed-Gaussian module with `squash_actions`. Returns
     a prepared copy; MARWILIL.__init__ and the experiment layer call it."""
     config = config.copy(copy_frozen=False)
@@ -43,6 +44,8 @@ def prepare(config):
     spaces = env[:2] if env is not None else (config.observation_space, config.action_space)
     where = f"{NAME} input {config.input_} (env {config.env})"
     dataset.check_spaces(metadata, *spaces, where=where)
+    if dataset.is_box(spaces[1]):
+        dataset.check_dataset_actions(config.input_, gym_space_from_dict(metadata["action_space"]), where)
     if isinstance(config.env, str):
         # Behaviour cloning's policy ignores rewards: data recorded under other reward settings will do.
         rewards = not is_behaviour_cloning(config.beta)

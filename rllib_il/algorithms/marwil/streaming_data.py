@@ -110,7 +110,7 @@ def train_rows(groups: pa.Table, config, inputs) -> Iterator[Dict[str, np.ndarra
             episodes = [episode for _, episode in block]
             check_complete(episodes, inputs)
             if episodes:
-                yield dataset_arrays(episodes, config, f"dataset {inputs}").batch(slice(None))
+                yield dataset_arrays(episodes, config).batch(slice(None))
 
 
 class StreamingOfflineData(OfflineData):
@@ -129,7 +129,7 @@ class StreamingOfflineData(OfflineData):
         episodes = dict(pair for g in self._groups if g["skip"] for block in read_episodes(g, True) for pair in block)
         check_complete(episodes.values(), inputs)
         self.validation = (
-            dataset_arrays([episodes[i] for i in validation], config, f"dataset {inputs}") if len(validation) else None
+            dataset_arrays([episodes[i] for i in validation], config) if len(validation) else None
         )
         self._inputs, self._settings = inputs, RowSettings(config.gamma, config.normalize_actions)
         self._batch_size = config.train_batch_size_per_learner
