@@ -10,6 +10,9 @@ closing evaluation of `train_imitate.py` wrote `<checkpoint>/evaluation.json` wh
 the same; it is read then, else the evaluation runs here). `--start` is the Phase 1 experiment (or
 checkpoint) the seeds started from: the checkpoint `restore_from` chose is evaluated the same way and
 is the dashed reference line of the PNG. `--gain` reports Phase 2 minus the start instead of Phase 2.
+`--vs-expert NAME` reports normalised scores (R - R_random) / (R_expert - R_random) instead of returns,
+with the expert (a name of `rllib_il.experts.EXPERTS`) and uniformly random actions evaluated on the
+same seeds.
 The PNG draws every trial's in-training evaluations (fixed-seed ones when the files set
 `fixed_seed_evaluation`) against env steps. Nothing is written by hand: every number comes from the
 runs' files or from an evaluation run by this script.
@@ -27,7 +30,7 @@ import pandas as pd
 from rllib_il.core.checkpoints import checkpoint_modules
 from rllib_il.core.constants import DEFAULT_EVAL_SEED
 from rllib_il.core.errors import ConfigError, cli
-from rllib_il.workflow.evaluation import evaluate_checkpoint, trial_env
+from rllib_il.workflow.evaluation import evaluate_checkpoint, evaluate_expert, trial_env
 from rllib_il.workflow.measured import write_measured
 from rllib_il.workflow.plots import plot_learning_curves
 from rllib_il.workflow.results import load_results
@@ -62,6 +65,13 @@ def evaluation(checkpoint: Path, episodes: int, seed: int) -> dict:
     return evaluate_checkpoint(checkpoint, env, env_config, episodes, seed, mine, progress=False)
 
 
+def normalised(returns: np.ndarray, random_return: float, expert_return: float) -> np.ndarray:
+    """(R - R_random) / (R_expert - R_random): 0 is random, 1 is the expert."""
+    if expert_return == random_return:
+        raise ConfigError(f"the expert's return {expert_return} equals random's: no normalised score")
+    return (returns - random_return) / (expert_return - random_return)
+
+
 def start_checkpoint(start: Path, log: str) -> Path:
     """`start` itself if a checkpoint, else the checkpoint the Phase 2 log says it started from."""
     if checkpoint_modules(start):
@@ -82,6 +92,8 @@ def main(argv=None) -> int:
     p.add_argument("--log", type=Path, help="the train_imitate.py output that printed 'Starting from ...'")
     p.add_argument("--metric", choices=sorted(METRICS), default="return")
     p.add_argument("--gain", action="store_true", help="per seed: Phase 2 minus the start")
+    p.add_argument("--vs-expert", metavar="EXPERT", help="per seed: normalised score against this expert and random")
+    p.add_argument("--expert-config", default="{}", help="JSON options of --vs-expert's expert")
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument(
         "--eval-seed",
@@ -102,6 +114,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.gain and args.start is None:
         p.error("--gain needs --start (the Phase 1 checkpoint the gain is measured from)")
+    if args.gain and args.vs_expert:
+        p.error("--gain and --vs-expert exclude each other")
     key, curve_key = METRICS[args.metric]
     wanted = dict(pair.split("=", 1) for pair in args.params)
     trials = [
@@ -122,13 +136,22 @@ def main(argv=None) -> int:
         # The curves are the runs' own evaluations (seeds from --curve-seed): their start line on those seeds.
         start_on_curve_seeds = evaluation(chosen, args.episodes, args.curve_seed)[key]
     per_seed = values - start if args.gain else values
+    reference_returns = {}
+    if args.vs_expert:
+        env, env_config = trial_env(last_checkpoint(trials[0]))
+        for name, options in ((args.vs_expert, json.loads(args.expert_config)), ("random", {})):
+            found = evaluate_expert(name, options, env, env_config, args.episodes, args.eval_seed, progress=False)
+            reference_returns[name] = found["return_mean"]
+        per_seed = normalised(values, reference_returns["random"], reference_returns[args.vs_expert])
     curves = {f"seed {s}": load_results(t) for s, t in zip(seeds, trials)}
     along = [
         frame[curve_key].dropna() if curve_key in frame.columns else pd.Series(dtype=float) for frame in curves.values()
     ]
     result = {
         "command": args.command,
-        "metric": f"{args.metric} of the last checkpoint" + (" minus the start checkpoint's" if args.gain else ""),
+        "metric": f"{args.metric} of the last checkpoint"
+        + (" minus the start checkpoint's" if args.gain else "")
+        + (f", normalised: (R - R_random) / (R_{args.vs_expert} - R_random)" if args.vs_expert else ""),
         "seeds": seeds,
         "per_seed": [round(float(v), 4) for v in per_seed],
         "mean": round(float(per_seed.mean()), 4),
@@ -139,6 +162,11 @@ def main(argv=None) -> int:
         "start": None if start is None else round(float(start), 4),
         "start_on_in_training_seeds": None if start is None else round(float(start_on_curve_seeds), 4),
         "last": [round(float(v), 4) for v in values],
+        **(
+            {"reference_returns": {k: round(float(v), 4) for k, v in reference_returns.items()}}
+            if args.vs_expert
+            else {}
+        ),
         "in_training_evaluations": f"{curve_key} per seed, seeds {args.curve_seed} + 0..{args.episodes - 1}",
         "best_in_training": [round(float(a.max()), 4) if len(a) else None for a in along],
         "lowest_in_training": [round(float(a.min()), 4) if len(a) else None for a in along],
@@ -149,6 +177,7 @@ def main(argv=None) -> int:
         }
     out = write_measured(args.name, result, args.out_dir / "results")
     references = [(curve_key, start_on_curve_seeds, "start (Phase 1)")] if start is not None else []
+    references += [(curve_key, value, f"{name}, held-out seeds") for name, value in reference_returns.items()]
     x = ENV_STEPS if all(ENV_STEPS in frame for frame in curves.values()) else "training_iteration"
     png = plot_learning_curves(
         curves, [[curve_key]], args.out_dir / "img" / f"{args.name}.png", x=x, references=references

@@ -36,7 +36,7 @@ class PendulumSwingUpExpert(Expert):
     - Pumping: u = k_E (E_up - E) sgn(omega) with E_up = 0, clipped to the torque limit: full torque along the
       motion while energy is short, against it when there is too much, proportional within max_torque / k_E of
       the upright energy. sgn(0) = +1, so a pendulum hanging at rest is pushed off.
-    - LQR on (theta wrapped to [-pi, pi), omega) with the env's step linearised at theta = 0,
+    - LQR on (theta wrapped to (-pi, pi], omega) with the env's step linearised at theta = 0,
       A = [[1 + w0^2 dt^2, dt], [w0^2 dt, 1]], B = [[b dt^2], [b dt]], and the env's own cost as the LQR cost,
       Q = diag(1, 0.1), R = 0.001 (the reward is -(theta^2 + 0.1 omega^2 + 0.001 u^2)).
     """

@@ -38,30 +38,49 @@ def evaluate_checkpoint(
     """Runs `episodes` episodes (seeds seed .. seed + episodes - 1) with the checkpoint's policy and
     writes the statistics (return, length, % arrived, seeds) as JSON to `out`; returns them."""
     expert_config = {"checkpoint": str(checkpoint), "module_id": module_id, "explore": explore}
-    seeds = list(range(seed, seed + episodes))
-    _, stats = record(
-        env,
-        env_config,
-        "checkpoint",
-        expert_config,
-        seeds,
-        num_workers,
-        progress=progress,
-        desc=f"evaluating {Path(checkpoint).name} on {env}",
+    summary = evaluate_expert(
+        "checkpoint", expert_config, env, env_config, episodes, seed, num_workers, progress, Path(checkpoint).name
     )
-    summary = summarize(stats)
-    summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
     out.write_text(
         json.dumps(
             {
                 "checkpoint": str(Path(checkpoint).resolve()),
                 "env": env,
                 "env_config": env_config,
-                "seeds": [seeds[0], seeds[-1]],
+                "seeds": [seed, seed + episodes - 1],
                 "explore": explore,
                 **summary,
             },
             indent=2,
         )
     )
+    return summary
+
+
+def evaluate_expert(
+    expert: str,
+    expert_config: dict,
+    env: str,
+    env_config: dict,
+    episodes: int,
+    seed: int,
+    num_workers=1,
+    progress=True,
+    label=None,
+) -> dict:
+    """The statistics (return, length, % arrived) of `episodes` episodes of an expert (a name of
+    `rllib_il.experts.EXPERTS`, e.g. a scripted controller, "random" or "checkpoint") on seeds seed ..
+    seed + episodes - 1: the references a policy is measured against on the same seeds."""
+    _, stats = record(
+        env,
+        env_config,
+        expert,
+        expert_config,
+        list(range(seed, seed + episodes)),
+        num_workers,
+        progress=progress,
+        desc=f"evaluating {label or expert} on {env}",
+    )
+    summary = summarize(stats)
+    summary["episode_length_mean"] = summary["steps"] / summary["episodes"]
     return summary

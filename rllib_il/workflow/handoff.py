@@ -12,9 +12,11 @@ An experiment names where it starts::
 Only module weights are loaded (optimizer state starts fresh). RLlib's own restore crashes for
 offline algorithms and silently loads nothing across module classes (docs/notes/rllib.md), so the
 load here checks names and shapes, checks that the learner and every env runner now hold exactly
-the checkpoint's weights, and fails loudly otherwise. One renaming is made: a module whose value
-function shares the policy's encoder (MARWIL's) loads into one with separate actor and critic
-encoders (PPO's default) as that encoder in both, which computes the same functions.
+the checkpoint's weights, and fails loudly otherwise. Two renamings are made:
+- a module whose value function shares the policy's encoder (MARWIL's) loads into one with separate
+  actor and critic encoders (PPO's default) as that encoder in both, which computes the same functions;
+- into RLlib's SAC module only the policy is loaded, as SAC's actor (`pi_encoder.*`, `pi.*`); its
+  Q-functions start fresh. The imitation should then use SAC's distribution (`squash_actions: true`).
 """
 
 import functools
@@ -34,6 +36,7 @@ from rllib_il.envs import make_env
 SPEC_KEYS = ("experiment", "metric", "mode", "trial")
 SHARED_ENCODER = "encoder.encoder."
 SEPARATE_ENCODERS = ("encoder.actor_encoder.", "encoder.critic_encoder.")
+SAC_ACTOR_ENCODER, POLICY_HEAD = "pi_encoder.", "pi."
 
 
 def check_spec(spec, where: str) -> None:
@@ -173,6 +176,19 @@ def _split_shared_encoder(target: dict, source: dict) -> dict:
     return {**{k: v for k, v in source.items() if not k.startswith(SHARED_ENCODER)}, **split}
 
 
+def _actor_into_sac(target: dict, source: dict) -> dict:
+    """For a SAC target (it has `pi_encoder.*`): the source's policy encoder and head as SAC's actor,
+    the target's own (fresh) Q-functions for the rest. Other targets get the source unchanged."""
+    if not any(k.startswith(SAC_ACTOR_ENCODER) for k in target):
+        return source
+    encoder = next((p for p in (SHARED_ENCODER, SEPARATE_ENCODERS[0]) if any(k.startswith(p) for k in source)), None)
+    if encoder is None:
+        return source
+    actor = {SAC_ACTOR_ENCODER + k[len(encoder) :]: v for k, v in source.items() if k.startswith(encoder)}
+    actor.update({k: v for k, v in source.items() if k.startswith(POLICY_HEAD)})
+    return {**target, **actor}
+
+
 def _module_mapping(sources: Dict[str, Path], targets: list, checkpoint) -> Dict[str, str]:
     """target module id -> source module id (same ids, or the one module of each side)."""
     if set(sources) >= set(targets):
@@ -188,6 +204,7 @@ def load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: str
     loaded = {}
     for target, source in _module_mapping(sources, list(target_states), checkpoint).items():
         new = _split_shared_encoder(target_states[target], saved_module_state(sources[source]))
+        new = _actor_into_sac(target_states[target], new)
         problems = _mismatches(target_states[target], new)
         if problems:
             raise ConfigError(

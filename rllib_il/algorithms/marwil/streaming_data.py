@@ -128,9 +128,7 @@ class StreamingOfflineData(OfflineData):
             g["skip"] = held_out[start:end].tolist()
         episodes = dict(pair for g in self._groups if g["skip"] for block in read_episodes(g, True) for pair in block)
         check_complete(episodes.values(), inputs)
-        self.validation = (
-            dataset_arrays([episodes[i] for i in validation], config) if len(validation) else None
-        )
+        self.validation = dataset_arrays([episodes[i] for i in validation], config) if len(validation) else None
         self._inputs, self._settings = inputs, RowSettings(config.gamma, config.normalize_actions)
         self._batch_size = config.train_batch_size_per_learner
         self._shuffle_buffer_rows = config.train_batch_size_per_learner * config.dataset_num_iters_per_learner
