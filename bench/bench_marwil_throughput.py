@@ -1,30 +1,38 @@
 """End-to-end training throughput of MARWIL_IL vs RLlib's MARWIL on the same data and config.
 
     python bench/bench_marwil_throughput.py --input saved_experiences/cartpole [--iters 10] [--runs memory stream rllib]
+    python bench/bench_marwil_throughput.py --input saved_experiences/pendulum --beta 0 --runs memory rllib rllib_bc \
+        --results marwil_throughput_pendulum
 
 Each run (`--runs`: MARWIL_IL with the dataset in memory, MARWIL_IL streaming it through Ray Data,
-RLlib's MARWIL) trains on the same episode dataset with the same network, batch size, updates per
-iteration and beta. Samples/s = rows trained (learner `num_module_steps_trained_lifetime`) divided
-by the wall time of the `train()` calls (algorithm build excluded), so RLlib's Ray Data pipeline
-builds and rebuilds count, as they do in a real run.
+RLlib's MARWIL, RLlib's BC (only with `--beta 0`)) trains on the same episode dataset (Discrete or Box
+actions) with the same network, batch size, updates per iteration and beta. Samples/s = rows trained
+(learner `num_module_steps_trained_lifetime`) divided by the wall time of the `train()` calls
+(algorithm build excluded), so RLlib's Ray Data pipeline builds and rebuilds count, as they do in a
+real run. `--results NAME` writes docs/results/NAME.json (MARWIL_IL in memory over the slowest of
+RLlib's runs, per `--rounds`).
 """
 
 import argparse
 import sys
 import time
 
+import numpy as np
 import ray
+from ray.rllib.algorithms.bc import BCConfig
 from ray.rllib.algorithms.marwil import MARWILConfig
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.utils.serialization import gym_space_from_dict
 
 from rllib_il import data as dataset
 from rllib_il.algorithms.marwil.marwil import MARWILILConfig
+from rllib_il.workflow.measured import write_measured
 
 RUNS = {
     "memory": ("MARWIL_IL in memory", lambda: MARWILILConfig().training(data_in_memory=True)),
     "stream": ("MARWIL_IL streamed", lambda: MARWILILConfig().training(data_in_memory=False)),
     "rllib": ("RLlib MARWIL", MARWILConfig),
+    "rllib_bc": ("RLlib BC", BCConfig),
 }
 
 
@@ -66,8 +74,9 @@ def print_table(args, metadata, rates):
         + " | ".join(f"{rate:,.0f}" for rate in rates.values())
         + " |"
     )
-    if {"memory", "rllib"} <= set(rates):
-        print(f"speed-up in memory / RLlib: {rates['memory'] / rates['rllib']:.1f}x")
+    for other in ("rllib", "rllib_bc"):
+        if {"memory", other} <= set(rates):
+            print(f"speed-up in memory / {RUNS[other][0]}: {rates['memory'] / rates[other]:.1f}x")
     sys.stdout.flush()
 
 
@@ -89,20 +98,54 @@ def main():
         nargs="+",
         choices=RUNS,
         default=["memory", "rllib"],
-        help="memory / stream: MARWIL_IL with data_in_memory true / false; rllib: RLlib's MARWIL",
+        help="memory / stream: MARWIL_IL with data_in_memory true / false; rllib: RLlib's MARWIL; rllib_bc: RLlib's BC",
     )
+    p.add_argument("--rounds", type=int, default=1, help="repeat every run; the table shows the medians")
+    p.add_argument("--results", metavar="NAME", help="write docs/results/NAME.json")
     args = p.parse_args()
+    if "rllib_bc" in args.runs and args.beta != 0:
+        p.error("--runs rllib_bc compares behaviour cloning: give --beta 0")
+    if args.results and not ("memory" in args.runs and {"rllib", "rllib_bc"} & set(args.runs)):
+        p.error("--results needs the memory run and one of RLlib's (rllib, rllib_bc)")
     metadata = dataset.read_metadata(args.input)
     spaces = [gym_space_from_dict(metadata[k]) for k in ("observation_space", "action_space")]
     ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
-    rates = {}
+    per_round = {run: [] for run in args.runs}
     try:
-        for run in args.runs:
-            rates[run] = samples_per_second(configure(RUNS[run][1](), args, spaces), args.iters)
-            print(f"{RUNS[run][0]}: {rates[run]:,.0f} samples/s", flush=True)
+        for _ in range(args.rounds):
+            for run in args.runs:
+                per_round[run].append(samples_per_second(configure(RUNS[run][1](), args, spaces), args.iters))
+                print(f"{RUNS[run][0]}: {per_round[run][-1]:,.0f} samples/s", flush=True)
+        rates = {run: float(np.median(r)) for run, r in per_round.items()}
         print_table(args, metadata, rates)  # before ray.shutdown(): one run's process ended there, its table lost
     finally:
         ray.shutdown()
+    if args.results:
+        write_results(args, metadata, per_round)
+
+
+def write_results(args, metadata, per_round):
+    """docs/results/NAME.json: MARWIL_IL in memory over the slower of RLlib's runs, per round."""
+    theirs = [run for run in ("rllib", "rllib_bc") if run in per_round]
+    speedups = [m / min(per_round[r][i] for r in theirs) for i, m in enumerate(per_round["memory"])]
+    out = write_measured(
+        args.results,
+        {
+            "command": "python " + " ".join(sys.argv),
+            "metric": "end-to-end samples/s, MARWIL_IL in memory over the slower of "
+            + ", ".join(RUNS[r][0] for r in theirs),
+            "seeds": [0],
+            "per_round": [round(v, 2) for v in speedups],
+            "mean": round(float(np.median(speedups)), 2),
+            "std": round(float(np.std(speedups, ddof=1)), 2) if len(speedups) > 1 else 0.0,
+            "episodes": metadata["num_episodes"],
+            "eval_seeds": None,
+            "samples_per_second": {RUNS[r][0]: [round(v) for v in rates] for r, rates in per_round.items()},
+            "dataset": f"{args.input} ({metadata['num_steps']} steps)",
+            "batch_x_updates": f"{args.batch_size} x {args.updates}",
+        },
+    )
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
