@@ -19,6 +19,8 @@ setup(
         "pyarrow>=21,<26",
         "flatland-rl>=4.3,<5",
         "box2d==2.3.10",
+        # MuJoCo tasks of gymnasium (InvertedDoublePendulum-v5) and their LQR expert; 4.0 runs with numpy 1.26.
+        "mujoco>=3.2,<5",
         "pygame>=2.5",
         "msgpack-numpy>=0.4.8",
         "pyyaml>=6",

@@ -17,6 +17,8 @@ the checkpoint's weights, and fails loudly otherwise. Two renamings are made:
   actor and critic encoders (PPO's default) as that encoder in both, which computes the same functions;
 - into RLlib's SAC module only the policy is loaded, as SAC's actor (`pi_encoder.*`, `pi.*`); its
   Q-functions start fresh. The imitation should then use SAC's distribution (`squash_actions: true`).
+  A state-independent log-std (`free_log_std`) becomes the bias of the head's log-std outputs, whose
+  weights are zero: the same policy.
 """
 
 import functools
@@ -36,7 +38,7 @@ from rllib_il.envs import make_env
 SPEC_KEYS = ("experiment", "metric", "mode", "trial")
 SHARED_ENCODER = "encoder.encoder."
 SEPARATE_ENCODERS = ("encoder.actor_encoder.", "encoder.critic_encoder.")
-SAC_ACTOR_ENCODER, POLICY_HEAD = "pi_encoder.", "pi."
+SAC_ACTOR_ENCODER, POLICY_HEAD, FREE_LOG_STD = "pi_encoder.", "pi.", "pi.log_std"
 
 
 def check_spec(spec, where: str) -> None:
@@ -186,7 +188,23 @@ def _actor_into_sac(target: dict, source: dict) -> dict:
         return source
     actor = {SAC_ACTOR_ENCODER + k[len(encoder) :]: v for k, v in source.items() if k.startswith(encoder)}
     actor.update({k: v for k, v in source.items() if k.startswith(POLICY_HEAD)})
+    if FREE_LOG_STD in actor:
+        _log_std_into_head(actor, np.asarray(actor.pop(FREE_LOG_STD)))
     return {**target, **actor}
+
+
+def _log_std_into_head(actor: dict, log_std: np.ndarray) -> None:
+    """The policy head's last layer [d, h] -> [2 d, h]: rows for the means as they were, rows for the
+    log-stds zero with `log_std` as their bias (SAC's head outputs both)."""
+    last = max((k for k in actor if k.startswith(POLICY_HEAD) and k.endswith(".weight")), key=_layer_index)
+    weight, bias = np.asarray(actor[last]), np.asarray(actor[last[: -len("weight")] + "bias"])
+    actor[last] = np.concatenate([weight, np.zeros_like(weight)])
+    actor[last[: -len("weight")] + "bias"] = np.concatenate([bias, log_std.astype(bias.dtype)])
+
+
+def _layer_index(key: str) -> int:
+    """The layer number of a parameter name such as `pi.net.mlp.2.weight`."""
+    return int(key.split(".")[-2])
 
 
 def _module_mapping(sources: Dict[str, Path], targets: list, checkpoint) -> Dict[str, str]:
