@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 from local_learner import local_learner
+from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
+from ray.rllib.algorithms.sac.torch.default_sac_torch_rl_module import DefaultSACTorchRLModule
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY
@@ -19,6 +21,7 @@ from rllib_il.algorithms.marwil.marwil_learner import LEARNER_RESULTS_ACTION_MAE
 from rllib_il.algorithms.squashed_actions import SquashedPPOTorchRLModule, with_squashed_actions
 from rllib_il.core.errors import ConfigError
 from rllib_il.experts.checkpoint import ModulePolicy
+from rllib_il.workflow.handoff import check_same_squashing
 
 RTOL = 1e-5
 ENV = "LunarLanderContinuous-v3"  # 8 observations, 2 actions in [-1, 1]
@@ -201,3 +204,14 @@ def test_discrete_data_for_a_box_env_and_the_reverse_are_refused(tmp_path):
         ConfigError, match=r"pendulum_discrete.*action_space Discrete\(3\) does not match the env's Box"
     ):
         prepare("Pendulum-v1", pendulum_discrete)
+
+
+def test_restore_from_refuses_a_policy_of_the_other_squashing():
+    """A squashed BC checkpoint into PPO's plain Gaussian, or a plain one into SAC's squashed actor, would
+    give other actions from the same weights: one line saying which squash_actions to train with."""
+    with pytest.raises(ConfigError, match="PPO_IL's policy is not a tanh-squashed.*squash_actions: false"):
+        check_same_squashing(DefaultPPOTorchRLModule, SquashedPPOTorchRLModule, "PPO_IL", "ckpt")
+    with pytest.raises(ConfigError, match="SAC's policy is a tanh-squashed.*squash_actions: true"):
+        check_same_squashing(DefaultSACTorchRLModule, DefaultPPOTorchRLModule, "SAC", "ckpt")
+    check_same_squashing(DefaultSACTorchRLModule, SquashedPPOTorchRLModule, "SAC", "ckpt")
+    check_same_squashing(DefaultPPOTorchRLModule, DefaultPPOTorchRLModule, "PPO_IL", "ckpt")

@@ -22,14 +22,18 @@ the checkpoint's weights, and fails loudly otherwise. Two renamings are made:
 """
 
 import functools
+import pickle
 from pathlib import Path
 from typing import Dict, NamedTuple, Optional, Union
 
 import numpy as np
+from ray.rllib.algorithms.sac.torch.default_sac_torch_rl_module import DefaultSACTorchRLModule
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModule
+from ray.rllib.utils.checkpoints import Checkpointable
 from ray.tune import ExperimentAnalysis
 
-from rllib_il.algorithms.registry import default_config
+from rllib_il.algorithms.registry import prepared_config
+from rllib_il.algorithms.squashed_actions import SquashedPPOTorchRLModule
 from rllib_il.core.checkpoints import checkpoint_modules, saved_module_state
 from rllib_il.core.errors import ConfigError, did_you_mean
 from rllib_il.core.nested import lookup
@@ -234,11 +238,34 @@ def load_checked(checkpoint, target_states: Dict[str, dict], algorithm_name: str
 
 
 def check_compatible(run: str, trial_config: dict, checkpoint: Path) -> None:
-    """Driver-side check, before Tune starts: build the new algorithm's modules and compare."""
-    config = default_config(run).update_from_dict(trial_config)
+    """Driver-side check, before Tune starts: build the new algorithm's modules and compare their
+    weights' names and shapes, and their action distributions, with the checkpoint's."""
+    config = prepared_config(run, trial_config)
     env = make_env(config.env, config.env_config)
     modules = config.get_multi_rl_module_spec(env=env).build()
+    sources = checkpoint_modules(Path(checkpoint))
+    for target, source in _module_mapping(sources, list(modules.keys()), checkpoint).items():
+        check_same_squashing(type(modules[target]), _saved_class(sources[source]), run, checkpoint)
     load_checked(checkpoint, {mid: modules[mid].get_state() for mid in modules.keys()}, run)
+
+
+def _saved_class(module_dir: Path) -> type:
+    """The RLModule class a module checkpoint was saved from (RLlib's `class_and_ctor_args.pkl`)."""
+    with open(module_dir / Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME, "rb") as f:
+        return pickle.load(f)["class"]
+
+
+def check_same_squashing(target: type, source: type, run: str, checkpoint) -> None:
+    """ConfigError when one side's policy is a tanh-squashed Gaussian (SAC's, `squash_actions`) and the
+    other's is not: the same weights would give other actions."""
+    squashed = (SquashedPPOTorchRLModule, DefaultSACTorchRLModule)
+    if issubclass(target, squashed) != issubclass(source, squashed):
+        mine, theirs = ("", "not ") if issubclass(target, squashed) else ("not ", "")
+        raise ConfigError(
+            f"restore_from {checkpoint}: {run}'s policy is {mine}a tanh-squashed Gaussian and the checkpoint's "
+            f"({source.__name__}) is {theirs}one; train the imitation with squash_actions: "
+            f"{str(not issubclass(source, squashed)).lower()}"
+        )
 
 
 def load_module_weights(algorithm, checkpoint: str, **kwargs) -> None:
