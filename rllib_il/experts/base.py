@@ -1,7 +1,10 @@
 """The expert protocol shared by scripted, planning and checkpoint experts."""
 
 import abc
+import importlib
 from typing import Any, Tuple
+
+from rllib_il.core.errors import ConfigError
 
 
 class Expert(abc.ABC):
@@ -27,3 +30,12 @@ class Expert(abc.ABC):
     @abc.abstractmethod
     def act(self, obs) -> Tuple[Any, Any]:
         """The behaviour action(s) and their log-probabilities for `obs`."""
+
+
+def optional_import(module: str, expert: str, install: str):
+    """`module`, imported for an expert whose dependency is optional; ConfigError naming the expert and
+    what to install when the import fails."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(f"expert {expert} needs {module.split('.')[0]}: pip install '{install}' ({e})") from None

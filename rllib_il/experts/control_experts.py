@@ -9,8 +9,7 @@ P = A' P A - A' P B (R + B' P B)^-1 B' P A + Q. Gains are computed once, when an
 import numpy as np
 import scipy.linalg
 
-from rllib_il.core.errors import ConfigError
-from rllib_il.experts.base import Expert
+from rllib_il.experts.base import Expert, optional_import
 
 
 def lqr_gain(A: np.ndarray, B: np.ndarray, Q: np.ndarray, R: np.ndarray) -> np.ndarray:
@@ -91,13 +90,7 @@ class InvertedDoublePendulumLQRExpert(Expert):
 
     def __init__(self, env, **kwargs):
         super().__init__(env, **kwargs)
-        try:
-            import mujoco  # noqa: PLC0415 -- local import: MuJoCo is optional
-        except ImportError as e:
-            raise ConfigError(
-                f"expert inverted_double_pendulum_lqr needs MuJoCo: pip install 'gymnasium[mujoco]' ({e})"
-            ) from None
-        self._mujoco = mujoco
+        mujoco = self._mujoco = optional_import("mujoco", "inverted_double_pendulum_lqr", "mujoco")
         sim = env.unwrapped
         self._model, self._data, self._frame_skip = sim.model, mujoco.MjData(sim.model), sim.frame_skip
         self._gain = lqr_gain(*self._linear_step(), self.Q, self.R)

@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from rllib_il.core.errors import ConfigError
-from rllib_il.experts.base import Expert
+from rllib_il.experts.base import Expert, optional_import
 
 
 class CartPoleExpert(Expert):
@@ -24,13 +23,8 @@ class LunarLanderHeuristicExpert(Expert):
 
     def __init__(self, env, **kwargs):
         super().__init__(env, **kwargs)
-        try:
-            from gymnasium.envs.box2d.lunar_lander import heuristic  # noqa: PLC0415 -- local import: Box2D is optional
-        except ImportError as e:
-            raise ConfigError(
-                f"expert lunarlander_heuristic needs Box2D: pip install 'gymnasium[box2d]' ({e})"
-            ) from None
-        self._heuristic = heuristic
+        lunar_lander = optional_import("gymnasium.envs.box2d.lunar_lander", "lunarlander_heuristic", "gymnasium[box2d]")
+        self._heuristic = lunar_lander.heuristic
         self._continuous = env.unwrapped.continuous
 
     def act(self, obs):
