@@ -11,6 +11,7 @@ from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPP
 from ray.rllib.algorithms.sac.torch.default_sac_torch_rl_module import DefaultSACTorchRLModule
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.distribution.torch.torch_distribution import TorchDiagGaussian, TorchSquashedGaussian
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
@@ -140,18 +141,22 @@ def test_dataset_actions_reach_the_module_in_normalised_units_with_their_densiti
 
 def test_module_policy_acts_in_env_units():
     """A module's greedy action u in [-1, 1] reaches Pendulum as 2 u; a sampled one with log density
-    log pi(u) - log 2."""
+    log pi(u) - log 2; a squashed Gaussian's greedy action is 2 tanh(mu)."""
     env = gym.make("Pendulum-v1")
 
     class Fixed(torch.nn.Module):
+        """A module whose policy is N(0.3, 0.1) (or its tanh-squashed form) in every state."""
+
+        def __init__(self, dist_class=TorchDiagGaussian):
+            super().__init__()
+            self.dist_class = dist_class
+
         def forward_inference(self, batch):
             n = len(batch[Columns.OBS])
             return {Columns.ACTION_DIST_INPUTS: torch.tensor([[0.3, np.log(0.1)]]).repeat(n, 1)}
 
         def get_inference_action_dist_cls(self):
-            from ray.rllib.core.distribution.torch.torch_distribution import TorchDiagGaussian
-
-            return TorchDiagGaussian
+            return self.dist_class
 
     greedy = ModulePolicy(env, Fixed())
     action, logp = greedy.act(np.zeros(3, np.float32))
@@ -163,6 +168,9 @@ def test_module_policy_acts_in_env_units():
     u = action[0] / 2.0
     expected = -0.5 * ((u - 0.3) / 0.1) ** 2 - np.log(0.1) - 0.5 * np.log(2 * np.pi) - np.log(2.0)
     np.testing.assert_allclose(logp, expected, rtol=1e-4)
+    # RLlib's squashed Gaussian (SAC's) gives mu as its greedy action; the policy's is tanh(mu).
+    action, _ = ModulePolicy(env, Fixed(TorchSquashedGaussian)).act(np.zeros(3, np.float32))
+    np.testing.assert_allclose(action, [2 * np.tanh(0.3)], rtol=1e-6)
 
 
 def _write(tmp_path, name, actions, env="Pendulum-v1", action_space=None):

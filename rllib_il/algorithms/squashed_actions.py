@@ -7,24 +7,18 @@ with the density of SAC (Haarnoja et al. 2018, arXiv 1801.01290, appendix C):
 
     log pi(u|s) = log N(atanh(u); mu, sigma) - sum_d log(1 - u_d^2)
 
-This is SAC's actor distribution, so a behaviour-cloned actor can start RLlib's SAC. RLlib's
-`TorchSquashedGaussian` gives its greedy action as mu; here it is tanh(mu), the mode's image inside
-the Box. It has no closed-form entropy: entropy metrics are left out with it.
+This is SAC's actor distribution, so a behaviour-cloned actor can start RLlib's SAC. Its greedy
+action is tanh(mu) (`rllib_il.core.distributions.TanhGaussian`). It has no closed-form entropy:
+entropy metrics are left out with it.
 """
 
 from gymnasium import spaces
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
-from ray.rllib.core.distribution.torch.torch_distribution import TorchDeterministic, TorchSquashedGaussian
+from ray.rllib.core.distribution.torch.torch_distribution import TorchSquashedGaussian
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from rllib_il.core.distributions import TanhGaussian
 from rllib_il.core.errors import ConfigError
-
-
-class TanhGaussian(TorchSquashedGaussian):
-    """RLlib's squashed Gaussian on [-1, 1] whose greedy action is tanh(mu)."""
-
-    def to_deterministic(self) -> TorchDeterministic:
-        return TorchDeterministic(loc=self._squash(self.loc))
 
 
 class SquashedPPOTorchRLModule(DefaultPPOTorchRLModule):

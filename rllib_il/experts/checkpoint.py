@@ -8,6 +8,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 
 from rllib_il.core.checkpoints import MODULES_DIR, checkpoint_modules, trial_params
+from rllib_il.core.distributions import greedy_distribution_class
 from rllib_il.core.errors import ConfigError, one_line
 from rllib_il.data import is_box, to_env_units
 from rllib_il.envs import agent_spaces, is_multi_agent
@@ -56,7 +57,8 @@ class ModulePolicy(Expert):
         if Columns.ACTION_DIST_INPUTS not in out:  # e.g. DQN: greedy actions only.
             actions = out[Columns.ACTIONS]
             return actions.numpy(), np.zeros(len(actions))
-        dist = self.module.get_inference_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
+        dist_class = greedy_distribution_class(self.module.get_inference_action_dist_cls())  # SAC: tanh(mu)
+        dist = dist_class.from_logits(out[Columns.ACTION_DIST_INPUTS])
         if self.explore:
             sampled = dist.sample()
             actions, logps = sampled.numpy(), dist.logp(sampled).numpy()
