@@ -223,3 +223,15 @@ def test_restore_from_refuses_a_policy_of_the_other_squashing():
         check_same_squashing(DefaultSACTorchRLModule, DefaultPPOTorchRLModule, "SAC", "ckpt")
     check_same_squashing(DefaultSACTorchRLModule, SquashedPPOTorchRLModule, "SAC", "ckpt")
     check_same_squashing(DefaultPPOTorchRLModule, DefaultPPOTorchRLModule, "PPO_IL", "ckpt")
+
+
+def test_float64_spaces_reach_the_learner_as_float32():
+    """MuJoCo's observations are a float64 Box; the modules' weights are float32."""
+    obs_space = gym.make("InvertedDoublePendulum-v5").observation_space
+    assert obs_space.dtype == np.float64
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float64)
+    episode = dataset.build_episode(
+        [obs_space.sample() for _ in range(3)], [np.zeros(1)] * 2, [1.0, 1.0], [0.0, 0.0], True, obs_space, action_space
+    )
+    arrays = EpisodeArrays.from_episodes([episode], gamma=0.9).in_module_units(action_space, normalize=True)
+    assert arrays.obs.dtype == np.float32 and arrays.actions.dtype == np.float32

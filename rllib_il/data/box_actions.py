@@ -69,7 +69,7 @@ def to_module_units(actions: np.ndarray, behaviour_logp: np.ndarray, space: spac
         raise ConfigError(f"action space {space}: normalize_actions needs finite bounds; set normalize_actions: false")
     if not np.any(behaviour_logp):
         behaviour_logp = np.full_like(behaviour_logp, np.nan)
-    return normalize_action(actions, space).astype(space.dtype), behaviour_logp + np.float32(log_scale(space))
+    return normalize_action(actions, space).astype(actions.dtype), behaviour_logp + np.float32(log_scale(space))
 
 
 def to_env_units(actions: np.ndarray, logp: np.ndarray, space: spaces.Box):

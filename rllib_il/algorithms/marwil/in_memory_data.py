@@ -22,6 +22,11 @@ from rllib_il.losses.marwil import discounted_return_to_go
 BEHAVIOUR_LOGP = "behaviour_logp"
 
 
+def learner_dtype(dtype):
+    """The dtype rows of a space with `dtype` take in the learner: float32 for any float, else as is."""
+    return np.float32 if dtype is not None and np.issubdtype(dtype, np.floating) else dtype
+
+
 @dataclass
 class EpisodeArrays:
     """Episodes flattened step by step; `lengths` delimits the episodes in order."""
@@ -37,12 +42,13 @@ class EpisodeArrays:
     def from_episodes(cls, episodes, gamma: float) -> "EpisodeArrays":
         """Concatenate complete episodes; returns are recomputed from the rewards (stored columns
         such as `return_to_go` are not trusted). Observations and actions take their space's dtype
-        (e.g. float64 observations of a float32 Box are cast), so every episode's rows agree."""
+        (e.g. float64 observations of a float32 Box are cast), float32 for float64 spaces (MuJoCo's
+        observations; the modules' weights are float32), so every episode's rows agree."""
         columns = {k: [] for k in ("obs", "actions", "rewards", "returns", "behaviour_logp")}
         for episode in episodes:
             rewards = np.asarray(episode.get_rewards(), dtype=np.float32)
             obs_dtype, action_dtype = (
-                getattr(s, "dtype", None) for s in (episode.observation_space, episode.action_space)
+                learner_dtype(getattr(s, "dtype", None)) for s in (episode.observation_space, episode.action_space)
             )
             columns["obs"].append(np.asarray(episode.get_observations()[:-1], dtype=obs_dtype))
             columns["actions"].append(np.asarray(episode.get_actions(), dtype=action_dtype))
