@@ -1,5 +1,5 @@
 """Behaviour cloning of the Pendulum swing-up with four Gaussian policy variants, in plain torch: why the
-continuous experiment files use `free_log_std: true` and 5,000 updates.
+continuous experiment files use `free_log_std: true` and thousands of updates (they train 5,000).
 
     python scripts/gaussian_bc_variants.py [--episodes 100] [--seeds 0 1 2] [--eval-episodes 30]
 

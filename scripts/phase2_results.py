@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rllib_il.cli.options import parse_json_option
 from rllib_il.core.checkpoints import checkpoint_modules
 from rllib_il.core.constants import DEFAULT_EVAL_SEED
 from rllib_il.core.errors import ConfigError, cli
@@ -116,6 +117,9 @@ def main(argv=None) -> int:
         p.error("--gain needs --start (the Phase 1 checkpoint the gain is measured from)")
     if args.gain and args.vs_expert:
         p.error("--gain and --vs-expert exclude each other")
+    if args.vs_expert and args.metric != "return":
+        p.error("--vs-expert normalises returns: use it with --metric return")
+    expert_config = parse_json_option("--expert-config", args.expert_config)
     key, curve_key = METRICS[args.metric]
     wanted = dict(pair.split("=", 1) for pair in args.params)
     trials = [
@@ -139,7 +143,7 @@ def main(argv=None) -> int:
     reference_returns = {}
     if args.vs_expert:
         env, env_config = trial_env(last_checkpoint(trials[0]))
-        for name, options in ((args.vs_expert, json.loads(args.expert_config)), ("random", {})):
+        for name, options in ((args.vs_expert, expert_config), ("random", {})):
             found = evaluate_expert(name, options, env, env_config, args.episodes, args.eval_seed, progress=False)
             reference_returns[name] = found["return_mean"]
         per_seed = normalised(values, reference_returns["random"], reference_returns[args.vs_expert])

@@ -121,7 +121,8 @@ def test_squash_actions_is_refused_for_discrete_actions_and_without_normalisatio
 
 def test_dataset_actions_reach_the_module_in_normalised_units_with_their_densities():
     """Pendulum's torque in [-2, 2]: u = a / 2. A uniform behaviour on [-2, 2] has log density -log 4;
-    on [-1, 1] it is -log 2. A deterministic expert's zeros become NaN (no density of a Box action)."""
+    on [-1, 1] it is -log 2. A deterministic expert's zeros become NaN (no density of a Box action),
+    normalised or not; an unbounded Box is not mapped."""
     space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32)
     arrays = EpisodeArrays(
         obs=np.zeros((3, 3), np.float32),
@@ -134,9 +135,14 @@ def test_dataset_actions_reach_the_module_in_normalised_units_with_their_densiti
     module_rows = arrays.in_module_units(space, normalize=True)
     np.testing.assert_allclose(module_rows.actions[:, 0], [-1.0, 0.25, 1.0])
     np.testing.assert_allclose(module_rows.behaviour_logp, -np.log(2.0), rtol=1e-6)
-    assert arrays.in_module_units(space, normalize=False) is arrays
+    env_rows = arrays.in_module_units(space, normalize=False)
+    np.testing.assert_array_equal(env_rows.actions, arrays.actions)
+    np.testing.assert_array_equal(env_rows.behaviour_logp, arrays.behaviour_logp)
     deterministic = EpisodeArrays(**{**arrays.__dict__, "behaviour_logp": np.zeros(3, np.float32)})
-    assert np.isnan(deterministic.in_module_units(space, normalize=True).behaviour_logp).all()
+    for normalize in (True, False):
+        assert np.isnan(deterministic.in_module_units(space, normalize=normalize).behaviour_logp).all()
+    unbounded = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)  # left as RLlib's env runners leave it
+    np.testing.assert_array_equal(arrays.in_module_units(unbounded, normalize=True).actions, arrays.actions)
 
 
 def test_module_policy_acts_in_env_units():

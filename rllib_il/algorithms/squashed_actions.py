@@ -12,13 +12,14 @@ action is tanh(mu) (`rllib_il.core.distributions.TanhGaussian`). It has no close
 entropy metrics are left out with it.
 """
 
-from gymnasium import spaces
+import dataclasses
+
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.core.distribution.torch.torch_distribution import TorchSquashedGaussian
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_il.core.distributions import TanhGaussian
 from rllib_il.core.errors import ConfigError
+from rllib_il.data import is_box
 
 
 class SquashedPPOTorchRLModule(DefaultPPOTorchRLModule):
@@ -44,8 +45,10 @@ def with_squashed_actions(config, action_space, name: str):
     names another module class."""
     if not config.squash_actions:
         return config
-    if not isinstance(action_space, spaces.Box):
-        raise ConfigError(f"{name} config squash_actions=True: the action space {action_space} is not a Box")
+    if not (is_box(action_space) and action_space.is_bounded()):
+        raise ConfigError(
+            f"{name} config squash_actions=True: the action space {action_space} is not a bounded float Box"
+        )
     if not config.normalize_actions:
         raise ConfigError(
             f"{name} config squash_actions=True needs normalize_actions=True "
@@ -56,4 +59,6 @@ def with_squashed_actions(config, action_space, name: str):
         raise ConfigError(
             f"{name} config squash_actions=True: module class {module_class.__name__} is not RLlib's default one"
         )
-    return config.rl_module(rl_module_spec=RLModuleSpec(module_class=SquashedPPOTorchRLModule))
+    return config.rl_module(
+        rl_module_spec=dataclasses.replace(config.rl_module_spec, module_class=SquashedPPOTorchRLModule)
+    )

@@ -2,7 +2,7 @@
 checks, the atomic writer, the recorded env settings, and Box actions in env and module units. The
 public names are importable from here."""
 
-from rllib_il.data.box_actions import check_dataset_actions, is_box, to_env_units, to_module_units
+from rllib_il.data.box_actions import check_dataset_actions, is_box, to_env_units, to_module_units, without_density
 from rllib_il.data.codec import build_episode, decode_episode, encode_episode, spaces_metadata
 from rllib_il.data.layout import FORMAT, METADATA_FILE, Inputs, dataset_dir, resolve_input_files
 from rllib_il.data.readers import check_spaces, dagger_dataset, datasets_metadata, read_episodes, read_metadata
@@ -31,5 +31,6 @@ __all__ = [
     "spaces_metadata",
     "to_env_units",
     "to_module_units",
+    "without_density",
     "write_dataset",
 ]

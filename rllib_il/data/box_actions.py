@@ -38,8 +38,11 @@ def log_scale(space: spaces.Box) -> float:
 def _action_extremes(path: Path, size: int, mtime_ns: int):
     """(per-dimension minimum, maximum, all finite) of the actions in one version of an episode file;
     cached, since every grid trial's preparation checks the same files."""
-    items = pq.read_table(path, columns=["item"]).column("item").to_pylist()
-    actions = np.concatenate([np.asarray(decode_episode(item).get_actions()) for item in items])
+    try:
+        items = pq.read_table(path, columns=["item"]).column("item").to_pylist()
+        actions = np.concatenate([np.asarray(decode_episode(item).get_actions()) for item in items])
+    except Exception as e:  # pyarrow / msgpack raise many types for damaged files.
+        raise ConfigError(f"{path}: not a readable episode parquet file ({type(e).__name__}: {e})") from None
     return actions.min(axis=0), actions.max(axis=0), bool(np.isfinite(actions).all())
 
 
@@ -61,19 +64,25 @@ def _fmt(values) -> str:
     return np.array2string(np.asarray(values), precision=4, separator=", ")
 
 
+def without_density(behaviour_logp: np.ndarray) -> np.ndarray:
+    """A deterministic expert stores log mu = 0.0 for every action, which is no density of a Box
+    action: such data (all zeros) gets NaN log-densities, and importance sampling is not estimated on it.
+    (A uniform behaviour on a Box of volume 1 has log-density 0 too, and is taken as deterministic.)"""
+    return np.full_like(behaviour_logp, np.nan) if not np.any(behaviour_logp) else behaviour_logp
+
+
 def to_module_units(actions: np.ndarray, behaviour_logp: np.ndarray, space: spaces.Box):
-    """(actions in [-1, 1], behaviour log-densities in those units) of env-unit `actions`. A
-    deterministic expert stores log mu = 0.0 for every action, which is no density of a Box action:
-    such data (all zeros) gets NaN log-densities, and importance sampling is not estimated on it."""
+    """(actions in [-1, 1], behaviour log-densities in those units) of env-unit `actions`. A Box
+    unbounded in some dimension is left as it is, as RLlib's env runners leave it."""
     if not space.is_bounded():
-        raise ConfigError(f"action space {space}: normalize_actions needs finite bounds; set normalize_actions: false")
-    if not np.any(behaviour_logp):
-        behaviour_logp = np.full_like(behaviour_logp, np.nan)
+        return actions, behaviour_logp
     return normalize_action(actions, space).astype(actions.dtype), behaviour_logp + np.float32(log_scale(space))
 
 
 def to_env_units(actions: np.ndarray, logp: np.ndarray, space: spaces.Box):
     """The inverse for acting: (env actions, clipped to the Box as RLlib's unsquash_action does, and
     their log-densities in env units). Clipping puts the mass outside the Box on its bounds, where the
-    density is then only approximate."""
+    density is then only approximate. An unbounded Box is left as it is."""
+    if not space.is_bounded():
+        return np.asarray(actions).astype(space.dtype), logp
     return unsquash_action(np.asarray(actions), space).astype(space.dtype), logp - np.float32(log_scale(space))

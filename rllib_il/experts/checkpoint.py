@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.distribution.torch.torch_distribution import TorchSquashedGaussian
 from ray.rllib.core.rl_module.rl_module import RLModule
 
 from rllib_il.core.checkpoints import MODULES_DIR, checkpoint_modules, trial_params
@@ -60,8 +61,12 @@ class ModulePolicy(Expert):
         dist_class = greedy_distribution_class(self.module.get_inference_action_dist_cls())  # SAC: tanh(mu)
         dist = dist_class.from_logits(out[Columns.ACTION_DIST_INPUTS])
         if self.explore:
-            sampled = dist.sample()
-            actions, logps = sampled.numpy(), dist.logp(sampled).numpy()
+            if isinstance(dist, TorchSquashedGaussian):  # exact: a sample saturated at +-1 has no one pre-image
+                sampled, logps = dist.sample_and_logp()
+            else:
+                sampled = dist.sample()
+                logps = dist.logp(sampled)
+            actions, logps = sampled.numpy(), logps.numpy()
         else:
             actions, logps = dist.to_deterministic().sample().numpy(), np.zeros(len(obs))
         if self.normalized_actions:

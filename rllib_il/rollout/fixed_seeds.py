@@ -82,5 +82,5 @@ def _run_chunk(runner, chunks):
     if isinstance(module, MultiRLModule):
         ids = list(module.keys())
         module = module[ids[0] if len(ids) == 1 else SHARED_MODULE_ID]
-    policy = ModulePolicy(env, module, explore=False)
+    policy = ModulePolicy(env, module, explore=False, normalized_actions=config.normalize_actions)
     return [rollout(env, policy, seed)[1] for seed in seeds]

@@ -251,8 +251,12 @@ def check_compatible(run: str, trial_config: dict, checkpoint: Path) -> None:
 
 def _saved_class(module_dir: Path) -> type:
     """The RLModule class a module checkpoint was saved from (RLlib's `class_and_ctor_args.pkl`)."""
-    with open(module_dir / Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME, "rb") as f:
-        return pickle.load(f)["class"]
+    path = module_dir / Checkpointable.CLASS_AND_CTOR_ARGS_FILE_NAME
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)["class"]
+    except (OSError, EOFError, KeyError, TypeError, AttributeError, ImportError, pickle.UnpicklingError) as e:
+        raise ConfigError(f"restore_from: cannot read the module class in {path} ({type(e).__name__}: {e})") from None
 
 
 def check_same_squashing(target: type, source: type, run: str, checkpoint) -> None:

@@ -14,6 +14,7 @@ from typing import Tuple
 import numpy as np
 from ray.rllib.core.columns import Columns
 from ray.rllib.offline.offline_data import OfflineData
+from ray.rllib.utils.serialization import gym_space_from_dict
 
 from rllib_il import data as dataset
 from rllib_il.core.errors import ConfigError
@@ -65,12 +66,15 @@ class EpisodeArrays:
         return len(self.rewards)
 
     def in_module_units(self, action_space, normalize: bool) -> "EpisodeArrays":
-        """Dataset rows as the learner sees them: with RLlib's `normalize_actions`, Box actions mapped
-        to the module's [-1, 1] with their behaviour log-densities (rllib_il/data/box_actions.py; that
-        they lie in the Box was checked when the config was prepared). Other spaces pass unchanged."""
-        if not (normalize and dataset.is_box(action_space)):
+        """Dataset rows as the learner sees them: Box actions of a deterministic expert without a
+        behaviour density (NaN), and with RLlib's `normalize_actions` mapped to the module's [-1, 1]
+        with their behaviour log-densities (rllib_il/data/box_actions.py; that they lie in the Box was
+        checked when the config was prepared). Other spaces pass unchanged."""
+        if not dataset.is_box(action_space):
             return self
-        actions, logp = dataset.to_module_units(self.actions, self.behaviour_logp, action_space)
+        actions, logp = self.actions, dataset.without_density(self.behaviour_logp)
+        if normalize:
+            actions, logp = dataset.to_module_units(actions, logp, action_space)
         return dataclasses.replace(self, actions=actions, behaviour_logp=logp)
 
     def batch(self, index) -> dict:
@@ -107,10 +111,10 @@ def split_episodes(num_episodes: int, config) -> Tuple[np.random.Generator, np.n
     return rng, order[:num_validation], order[num_validation:]
 
 
-def dataset_arrays(episodes, config) -> EpisodeArrays:
-    """`EpisodeArrays` of stored episodes, in the module's action units (`in_module_units`)."""
-    space = episodes[0].action_space
-    return EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(space, config.normalize_actions)
+def dataset_arrays(episodes, config, action_space) -> EpisodeArrays:
+    """`EpisodeArrays` of stored episodes, in the module's action units (`in_module_units`);
+    `action_space` is the dataset's (its metadata's: stored episodes may carry none)."""
+    return EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(action_space, config.normalize_actions)
 
 
 def check_complete(episodes, inputs) -> None:
@@ -131,8 +135,9 @@ class InMemoryOfflineData(OfflineData):
         episodes = dataset.read_episodes(inputs)[: config.max_episodes]
         self.rng, validation, train = split_episodes(len(episodes), config)
         check_complete(episodes, inputs)
-        self.validation = dataset_arrays([episodes[i] for i in validation], config) if len(validation) else None
-        self.train = dataset_arrays([episodes[i] for i in train], config)
+        space = gym_space_from_dict(self.metadata["action_space"])
+        self.validation = dataset_arrays([episodes[i] for i in validation], config, space) if len(validation) else None
+        self.train = dataset_arrays([episodes[i] for i in train], config, space)
         self._permutation = np.empty(0, dtype=np.int64)
 
     def sample(self, num_samples: int) -> dict:

@@ -22,6 +22,7 @@ import ray.data
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.offline.offline_data import OfflineData
+from ray.rllib.utils.serialization import gym_space_from_dict
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from rllib_il import data as dataset
@@ -100,6 +101,7 @@ class RowSettings(NamedTuple):
 
     gamma: float
     normalize_actions: bool
+    action_space: object  # the dataset's
 
 
 def train_rows(groups: pa.Table, config, inputs) -> Iterator[Dict[str, np.ndarray]]:
@@ -110,7 +112,7 @@ def train_rows(groups: pa.Table, config, inputs) -> Iterator[Dict[str, np.ndarra
             episodes = [episode for _, episode in block]
             check_complete(episodes, inputs)
             if episodes:
-                yield dataset_arrays(episodes, config).batch(slice(None))
+                yield dataset_arrays(episodes, config, config.action_space).batch(slice(None))
 
 
 class StreamingOfflineData(OfflineData):
@@ -127,9 +129,10 @@ class StreamingOfflineData(OfflineData):
             start, end = np.searchsorted(held_out, [g["first"], g["first"] + g["num_rows"]])
             g["skip"] = held_out[start:end].tolist()
         episodes = dict(pair for g in self._groups if g["skip"] for block in read_episodes(g, True) for pair in block)
+        space = gym_space_from_dict(self.metadata["action_space"])
         check_complete(episodes.values(), inputs)
-        self.validation = dataset_arrays([episodes[i] for i in validation], config) if len(validation) else None
-        self._inputs, self._settings = inputs, RowSettings(config.gamma, config.normalize_actions)
+        self.validation = dataset_arrays([episodes[i] for i in validation], config, space) if len(validation) else None
+        self._inputs, self._settings = inputs, RowSettings(config.gamma, config.normalize_actions, space)
         self._batch_size = config.train_batch_size_per_learner
         self._shuffle_buffer_rows = config.train_batch_size_per_learner * config.dataset_num_iters_per_learner
         self._batches = (batch for batch in ())  # no epoch yet

@@ -3,7 +3,6 @@
 from typing import Any, Dict
 
 import torch
-from gymnasium import spaces
 from ray.rllib.algorithms.marwil.marwil_learner import (
     LEARNER_RESULTS_MOVING_AVG_SQD_ADV_NORM_KEY,
     LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
@@ -25,6 +24,7 @@ from rllib_il.algorithms.marwil.marwil_learner import (
     MARWILILLearner,
 )
 from rllib_il.algorithms.squashed_actions import has_entropy
+from rllib_il.data import is_box
 from rllib_il.losses import ope
 from rllib_il.losses.marwil import marwil_loss, update_sqd_adv_norm
 
@@ -103,7 +103,7 @@ class MARWILILTorchLearner(CriticBurnIn, MARWILILLearner, TorchLearner):
 
     @staticmethod
     def _discrete(module) -> bool:
-        return isinstance(module.action_space, spaces.Discrete)
+        return not is_box(module.action_space)
 
     @override(MARWILILLearner)
     @torch.no_grad()
