@@ -15,6 +15,7 @@ ALGORITHMS = {
     "DQfD": "rllib_il.algorithms.dqfd.dqfd:DQfD",
     "APEX_DQfD": "rllib_il.algorithms.dqfd.dqfd:APEX_DQfD",
     "PPO_IL": "rllib_il.algorithms.ppo_il.ppo_il:PPOIL",
+    "SQIL": "rllib_il.algorithms.sqil.sqil:SQIL",
 }
 
 

@@ -35,6 +35,7 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
         columns: Optional[Dict[str, float]] = None,
         episode_columns: Optional[Dict[str, Dict[str, float]]] = None,
         module_id: Optional[str] = None,
+        reward: Optional[float] = None,
         alpha: float = 0.4,
         seed: Optional[int] = None,
         **kwargs,
@@ -44,6 +45,8 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
         columns: {column: value} every row of this buffer carries.
         episode_columns: {column: {episode id: value}}: per-episode values (0.0 for other episodes).
         module_id: set for multi-agent runs (the shared module); rows then carry agent/module ids.
+        reward: when set, every step of this buffer is replayed with this reward instead of the env's
+            (SQIL: 1 for the demonstrations, 0 for the agent's own steps).
         seed: seeds the draws of `sample`; a numpy Generator is used as it is (e.g. one stream shared
             by the two parts of a mixed replay).
         """
@@ -54,6 +57,7 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
         self.columns = dict(columns or {})
         self.episode_columns = {k: dict(v) for k, v in (episode_columns or {}).items()}
         self.module_id = module_id
+        self.reward = reward
         self.rng = np.random.default_rng(seed)
 
     @override(PrioritizedEpisodeReplayBuffer)
@@ -122,7 +126,10 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
 
     def _row(self, episode, t, n_step, gamma, weight) -> SingleAgentEpisode:
         n = min(n_step, len(episode) - t)
-        rewards = np.asarray(episode.get_rewards(slice(t, t + n)), dtype=np.float64)
+        if self.reward is None:
+            rewards = np.asarray(episode.get_rewards(slice(t, t + n)), dtype=np.float64)
+        else:
+            rewards = np.full(n, self.reward, dtype=np.float64)
         ends = episode.is_terminated
         ids = {}
         if self.module_id is not None:

@@ -56,23 +56,29 @@ def check_expert_data(config) -> None:
             check_spaces(metadata, *agent_spaces(env), where)
         finally:
             env.close()
-        check_recorded_settings(datasets, config.env, config.env_config, where, rewards=True)
+        check_recorded_settings(
+            datasets, config.env, config.env_config, where, rewards=config.uses_demonstration_rewards
+        )
 
 
-def build_replay(config) -> MixedEpisodeReplayBuffer:
+def build_replay(config, expert_reward=None, simulation_reward=None) -> MixedEpisodeReplayBuffer:
     """Simulation and demonstrations as two n-step prioritized buffers, mixed at `expert_fraction`.
     DQfD's eps_d is the demonstrations' priority bonus; J_E applies to the demonstrations whose
-    return is in the top `margin_top_fraction`."""
+    return is in the top `margin_top_fraction`. The first `max_expert_episodes` demonstrations (all
+    when None) are used. `expert_reward` / `simulation_reward`: constant rewards replacing the env's
+    in that part (SQIL), None keeps the env's."""
     options = {k: v for k, v in config.replay_buffer_config.items() if k not in ("type", "capacity")}
     options.update(
         priority_eps=config.priority_eps, module_id=config.trained_module_id if config.is_multi_agent else None
     )
     expert = [e for e in read_episodes(config.expert_data) if len(e)] if config.expert_data is not None else []
+    expert = expert[: config.max_expert_episodes]
     margin = top_return_mask([e.get_return() for e in expert], config.margin_top_fraction)
     rng = np.random.default_rng(config.seed)  # one stream, demonstrations drawn first in every batch
     simulation = NStepPrioritizedEpisodeBuffer(
         config.replay_buffer_config.get("capacity", 50000),
         columns={IS_EXPERT: 0.0, MARGIN_MASK: 0.0},
+        reward=simulation_reward,
         seed=rng,
         **options,
     )
@@ -81,6 +87,7 @@ def build_replay(config) -> MixedEpisodeReplayBuffer:
         priority_bonus=config.expert_priority_bonus,
         columns={IS_EXPERT: 1.0},
         episode_columns={MARGIN_MASK: {e.id_: float(m) for e, m in zip(expert, margin)}},
+        reward=expert_reward,
         seed=rng,
         **options,
     )

@@ -53,9 +53,13 @@ UNSUPPORTED = {"num_atoms": 1}
 class DQfDConfig(DQNConfig):
     """DQNConfig plus the demonstration settings of DQfD (defaults from arXiv 1704.03732)."""
 
+    # The demonstrations' rewards are trained on: their recorded reward settings must match the env's.
+    uses_demonstration_rewards = True
+
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or DQfD)
         self.expert_data = None
+        self.max_expert_episodes = None
         self.expert_fraction = 0.25
         self.expert_priority_bonus = 1.0
         self.priority_eps = 1e-3
@@ -86,6 +90,7 @@ class DQfDConfig(DQNConfig):
         self,
         *,
         expert_data=NotProvided,
+        max_expert_episodes: Optional[int] = NotProvided,
         expert_fraction=NotProvided,
         expert_priority_bonus: Optional[float] = NotProvided,
         priority_eps: Optional[float] = NotProvided,
@@ -107,6 +112,7 @@ class DQfDConfig(DQNConfig):
 
         Args:
             expert_data: saved_experiences dataset(s) (directory, glob, file or list) of demonstrations.
+            max_expert_episodes: use only the first N demonstrations (in stored order); None: all.
             expert_fraction: share of expert rows per batch, a float in [0, 1] or a schedule
                 [[iteration, value], ...]; 1.0 = pre-training (no env sampling).
             expert_priority_bonus: eps_d added to expert priorities (DQfD: 1.0).
@@ -169,6 +175,12 @@ class DQfDConfig(DQNConfig):
         for key in ("margin", "lambda_nstep", "lambda_margin", "lambda_l2", "expert_priority_bonus", "priority_eps"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key}: {getattr(self, key)} must be >= 0")
+        if self.max_expert_episodes is not None and (
+            isinstance(self.max_expert_episodes, bool)
+            or not isinstance(self.max_expert_episodes, int)
+            or self.max_expert_episodes < 1
+        ):
+            raise ConfigError(f"max_expert_episodes: {self.max_expert_episodes!r} must be a positive integer or None")
         if not 0.0 < self.margin_top_fraction <= 1.0:
             raise ConfigError(f"margin_top_fraction: {self.margin_top_fraction} must be in (0, 1]")
         if not isinstance(self.n_step, int) or self.n_step < 1:

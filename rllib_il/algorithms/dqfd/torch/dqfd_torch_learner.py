@@ -38,33 +38,32 @@ class DQfDTorchLearner(DQNTorchLearner):
         self, *, module_id: ModuleID, config, batch: Dict, fwd_out: Dict[str, TensorType]
     ) -> TensorType:
         module = self.module[module_id].unwrapped()
-        transform_eps = config.transform_eps if config.transformed_bellman else None
         q = fwd_out[QF_PREDS]
         actions = batch[Columns.ACTIONS].long()
         q_selected = torch.gather(q, -1, actions.unsqueeze(-1)).squeeze(-1)
 
         # n-step target from RLlib's columns: o_{t+n}, discounted n-step reward, gamma^n.
         q_target_next = fwd_out[QF_TARGET_NEXT_PREDS]
-        target_n = double_q_target(
+        target_n = self.bootstrap_target(
+            config,
             batch[Columns.REWARDS],
             fwd_out.get(QF_NEXT_PREDS, q_target_next),
             q_target_next,
             batch[Columns.TERMINATEDS],
             config.gamma ** batch["n_step"].float(),
-            transform_eps,
         )
         # 1-step target from the extra columns: o_{t+1}, r_t.
         with torch.no_grad():
             next_1 = {Columns.OBS: batch[OBS_1STEP]}
             q_target_next_1 = module.forward_target(next_1)[QF_PREDS]
             q_online_next_1 = module.compute_q_values(next_1)[QF_PREDS] if config.double_q else q_target_next_1
-        target_1 = double_q_target(
+        target_1 = self.bootstrap_target(
+            config,
             batch[REWARD_1STEP],
             q_online_next_1,
             q_target_next_1,
             batch[TERMINATED_1STEP],
             torch.full_like(target_n, config.gamma),
-            transform_eps,
         )
 
         j_dq = td_loss(q_selected, target_1, config.td_error_loss_fn)
@@ -99,3 +98,8 @@ class DQfDTorchLearner(DQNTorchLearner):
             stats[TD_ERROR_SIM_KEY] = torch.mean(td_error[~is_expert])
         self.metrics.log_dict(stats, key=module_id, window=1)
         return total_loss
+
+    def bootstrap_target(self, config, rewards, q_next_online, q_next_target, terminateds, discounts):
+        """The TD target of a row: DQfD's double-Q target (through h with `transformed_bellman`)."""
+        transform_eps = config.transform_eps if config.transformed_bellman else None
+        return double_q_target(rewards, q_next_online, q_next_target, terminateds, discounts, transform_eps)

@@ -1,0 +1,1 @@
+"""SQIL: soft Q imitation learning on DQfD's mixed replay (sqil.py)."""

@@ -1,0 +1,104 @@
+"""SQIL on RLlib's new-stack DQN, through DQfD's mixed replay.
+
+Soft Q Imitation Learning, Reddy, Dragan and Levine 2020 (arXiv 1905.11108):
+
+- replay = `MixedEpisodeReplayBuffer(agent, demonstrations, expert_fraction=0.5)`, the same two
+  buffers DQfD mixes (rllib_il/algorithms/dqfd/demonstrations.py), with every demonstration step
+  replayed with reward `expert_reward` (1) and every step of the agent with `agent_reward` (0): the
+  env's reward is never read for training;
+- loss = squared soft Bellman error, target r + gamma * alpha * logsumexp(Q'(s', .) / alpha)
+  (rllib_il/losses/sqil.py), alpha = `soft_q_temperature` (0: DQN's hard max);
+- the DQfD terms stay available and are off by default (`lambda_margin` adds the large-margin loss
+  on the demonstrations, `lambda_nstep` with `n_step` > 1 the n-step term);
+- a multi-agent env (Flatland) trains its one shared module on every agent's steps, as DQfD does.
+
+The training loop is DQfD's: rounds of sampling the env runners and updating from the mixed replay
+(`training_intensity` sets updates per env step).
+"""
+
+import numbers
+from typing import Optional
+
+from ray.rllib.algorithms.algorithm_config import NotProvided
+from ray.rllib.utils.annotations import override
+
+from rllib_il.algorithms.dqfd.demonstrations import build_replay
+from rllib_il.algorithms.dqfd.dqfd import DQfD, DQfDConfig
+from rllib_il.algorithms.sqil.torch.sqil_torch_learner import SQILTorchLearner
+from rllib_il.core.errors import ConfigError
+
+
+class SQILConfig(DQfDConfig):
+    """DQfDConfig with SQIL's defaults (half expert rows, rewards 1 / 0, soft target, uniform replay)."""
+
+    uses_demonstration_rewards = False
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or SQIL)
+        self.expert_reward = 1.0
+        self.agent_reward = 0.0
+        self.soft_q_temperature = 1.0
+        self.expert_fraction = 0.5
+        self.n_step = 1
+        self.lambda_nstep = 0.0
+        self.lambda_margin = 0.0
+        self.lambda_l2 = 0.0
+        self.expert_priority_bonus = 0.0
+        self.td_error_loss_fn = "mse"
+        # SQIL samples uniformly: alpha 0 makes every priority equal, beta 0 every weight 1.
+        self.replay_buffer_config = {**self.replay_buffer_config, "alpha": 0.0, "beta": 0.0}
+        # SQIL learns from scratch: RLlib DQN's exploration, not DQfD's after pre-training.
+        self.epsilon = [(0, 1.0), (10000, 0.05)]
+
+    @override(DQfDConfig)
+    def training(
+        self,
+        *,
+        expert_reward: Optional[float] = NotProvided,
+        agent_reward: Optional[float] = NotProvided,
+        soft_q_temperature: Optional[float] = NotProvided,
+        **kwargs,
+    ) -> "SQILConfig":
+        """Sets the SQIL options (and every DQfD / DQN option).
+
+        Args:
+            expert_reward: the reward of every demonstration step (SQIL: 1).
+            agent_reward: the reward of every step the agent sampled (SQIL: 0).
+            soft_q_temperature: alpha of the soft value alpha * logsumexp(Q / alpha); 0: hard max.
+        """
+        super().training(**kwargs)
+        for key, value in (
+            ("expert_reward", expert_reward),
+            ("agent_reward", agent_reward),
+            ("soft_q_temperature", soft_q_temperature),
+        ):
+            if value is not NotProvided:
+                setattr(self, key, value)
+        return self
+
+    @override(DQfDConfig)
+    def get_default_learner_class(self):
+        return SQILTorchLearner
+
+    @override(DQfDConfig)
+    def validate(self) -> None:
+        super().validate()
+        for key in ("expert_reward", "agent_reward", "soft_q_temperature"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ConfigError(f"{key}: {value!r} must be a number")
+        if self.soft_q_temperature < 0:
+            raise ConfigError(f"soft_q_temperature: {self.soft_q_temperature} must be >= 0")
+        if self.transformed_bellman:
+            raise ConfigError("transformed_bellman: not available with SQIL's soft target (rewards are 0 or 1)")
+
+
+class SQIL(DQfD):
+    @classmethod
+    @override(DQfD)
+    def get_default_config(cls) -> SQILConfig:
+        return SQILConfig()
+
+    @override(DQfD)
+    def _create_local_replay_buffer_if_necessary(self, config: SQILConfig):
+        return build_replay(config, expert_reward=config.expert_reward, simulation_reward=config.agent_reward)
