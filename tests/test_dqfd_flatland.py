@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 from rllib_il.algorithms.dqfd.dqfd import APEXDQfDConfig
+from rllib_il.algorithms.sqil.sqil import SQILConfig
 from rllib_il.core.constants import SHARED_MODULE_ID
 from rllib_il.core.errors import ConfigError
 from rllib_il.envs import map_to_shared
-from rllib_il.replay.columns import IS_EXPERT
+from rllib_il.replay.columns import IS_EXPERT, REWARD_1STEP
 
 ENV_CONFIG = {"preset": "small_v0"}
 
@@ -126,3 +127,32 @@ def test_decision_point_env_trains_a_masked_module_that_acts_within_the_masks(dp
                 assert obs[-5:][action] == 1.0
                 checked += 1
     assert checked > 20
+
+
+def test_sqil_trains_the_shared_module_on_half_demonstration_rows(ray_session, flatland_data):
+    """SQIL on multi-agent Flatland: every agent's steps enter the replay with reward 0, the
+    demonstrations' with 1, half of each batch from each; the shared module learns."""
+    config = (
+        SQILConfig()
+        .environment("flatland_sparse", env_config=ENV_CONFIG)
+        .multi_agent(policies={SHARED_MODULE_ID}, policy_mapping_fn=map_to_shared)
+        .env_runners(num_env_runners=0, rollout_fragment_length=20)
+        .training(expert_data=flatland_data, train_batch_size=64, num_steps_sampled_before_learning_starts=0)
+        .rl_module(model_config={"fcnet_hiddens": [32]})
+    )
+    algorithm = config.build_algo()
+    try:
+        before = algorithm.learner_group.get_weights()[SHARED_MODULE_ID]
+        result = algorithm.train()
+        stats = result["learners"][SHARED_MODULE_ID]
+        assert stats["expert_fraction_achieved"] == pytest.approx(0.5)
+        after = algorithm.learner_group.get_weights()[SHARED_MODULE_ID]
+        assert any(not np.allclose(before[k], after[k]) for k in before)
+        rows = algorithm.local_replay_buffer.sample(64, n_step=1, gamma=0.99)
+        expert = np.array([r.get_extra_model_outputs(IS_EXPERT, 0) for r in rows]) > 0.5
+        rewards = np.array([r.get_extra_model_outputs(REWARD_1STEP, 0) for r in rows])
+        assert expert.sum() == 32
+        np.testing.assert_array_equal(rewards, np.where(expert, 1.0, 0.0))
+        assert len({r.agent_id for r in algorithm.local_replay_buffer.primary.episodes}) > 1
+    finally:
+        algorithm.stop()

@@ -16,6 +16,7 @@ ALGORITHMS = {
     "APEX_DQfD": "rllib_il.algorithms.dqfd.dqfd:APEX_DQfD",
     "PPO_IL": "rllib_il.algorithms.ppo_il.ppo_il:PPOIL",
     "SQIL": "rllib_il.algorithms.sqil.sqil:SQIL",
+    "GAIL": "rllib_il.algorithms.gail.gail:GAIL",
 }
 
 

@@ -4,16 +4,9 @@ replay built from the demonstrations."""
 import numpy as np
 
 from rllib_il.algorithms.dqfd.apex_env_runner import ApexMultiAgentEnvRunner, ApexSingleAgentEnvRunner
-from rllib_il.core.errors import ConfigError
-from rllib_il.data import (
-    check_recorded_settings,
-    check_spaces,
-    dagger_dataset,
-    datasets_metadata,
-    read_episodes,
-    read_metadata,
-)
-from rllib_il.envs import agent_spaces, ensure_registered, make_env
+from rllib_il.algorithms.expert_data import check_expert_data
+from rllib_il.data import read_episodes
+from rllib_il.envs import ensure_registered
 from rllib_il.losses.dqfd import top_return_mask
 from rllib_il.replay.columns import IS_EXPERT, MARGIN_MASK
 from rllib_il.replay.mixed_buffer import MixedEpisodeReplayBuffer
@@ -33,32 +26,6 @@ def prepare(config):
     if config.expert_data is not None:
         check_expert_data(config)
     return config
-
-
-def check_expert_data(config) -> None:
-    """ConfigError unless `expert_data` of a DQfD config is a readable dataset recorded with this env's spaces,
-    observation and reward settings, in episodes the expert flew itself (not DAgger labels)."""
-    try:
-        metadata = read_metadata(config.expert_data)  # Also rejects a missing or empty directory.
-    except ConfigError as e:
-        raise ConfigError(f"expert_data: {e}") from None
-    datasets = datasets_metadata(config.expert_data)
-    d = dagger_dataset(datasets)
-    if d is not None:
-        raise ConfigError(
-            f"expert_data: dataset {d} holds DAgger labels (another policy chose the actions "
-            "that led to its next states and rewards); DQfD needs episodes the expert flew"
-        )
-    if isinstance(config.env, str):
-        where = f"expert_data {config.expert_data}"
-        env = make_env(config.env, config.env_config)
-        try:
-            check_spaces(metadata, *agent_spaces(env), where)
-        finally:
-            env.close()
-        check_recorded_settings(
-            datasets, config.env, config.env_config, where, rewards=config.uses_demonstration_rewards
-        )
 
 
 def build_replay(config, expert_reward=None, simulation_reward=None) -> MixedEpisodeReplayBuffer:

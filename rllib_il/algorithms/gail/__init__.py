@@ -1,0 +1,1 @@
+"""GAIL with the AIRL and FAIRL reward functions on PPO_IL (gail.py)."""

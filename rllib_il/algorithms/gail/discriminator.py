@@ -1,0 +1,96 @@
+"""The discriminator of adversarial imitation: an MLP from (state, action) -- or the state alone -- to the
+logit h that the expert produced the input, and the expert rows it is trained on."""
+
+from typing import Optional, Sequence, Tuple
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays
+from rllib_il.core.errors import ConfigError, one_line
+from rllib_il.data import read_episodes
+
+
+class Discriminator(nn.Module):
+    """h(s, a) (or h(s) with `state_only`): flattened float observations, one-hot Discrete actions or
+    Box actions in the module's units, through an MLP with ReLUs, optionally spectrally normalised
+    (Miyato et al. 2018, arXiv 1802.05957). With `absorbing`, a last input tells the absorbing state
+    (all other inputs 0) from the env's states (rllib_il/losses/adversarial.py)."""
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        hiddens: Sequence[int] = (64, 64),
+        state_only: bool = False,
+        spectral_norm: bool = False,
+        absorbing: bool = False,
+    ):
+        super().__init__()
+        self.action_space = action_space
+        self.state_only = state_only
+        self.absorbing = absorbing
+        obs_dim = int(np.prod(observation_space.shape))
+        if state_only:
+            action_dim = 0
+        elif isinstance(action_space, gym.spaces.Discrete):
+            action_dim = int(action_space.n)
+        else:
+            action_dim = int(np.prod(action_space.shape))
+        layers, width = [], obs_dim + action_dim + int(absorbing)
+        for size in list(hiddens) + [1]:
+            linear = nn.Linear(width, size)
+            layers += [nn.utils.parametrizations.spectral_norm(linear) if spectral_norm else linear, nn.ReLU()]
+            width = size
+        self.net = nn.Sequential(*layers[:-1])
+
+    def inputs(
+        self, obs: torch.Tensor, actions: torch.Tensor, absorbing: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """The rows [B, d] the MLP reads: observations, then the actions unless state-only, then (with
+        `absorbing` on) the absorbing flag; rows where `absorbing` [B] is true are the absorbing state."""
+        x = obs.reshape(obs.shape[0], -1).float()
+        if not self.state_only:
+            if isinstance(self.action_space, gym.spaces.Discrete):
+                actions = nn.functional.one_hot(actions.long(), int(self.action_space.n))
+            x = torch.cat([x, actions.reshape(actions.shape[0], -1).float()], dim=-1)
+        if not self.absorbing:
+            return x
+        flag = torch.zeros(len(x), 1) if absorbing is None else absorbing.reshape(-1, 1).float()
+        return torch.cat([x * (1.0 - flag), flag], dim=-1)
+
+    def absorbing_inputs(self, count: int = 1) -> torch.Tensor:
+        """`count` rows of the absorbing state."""
+        width = self.net[0].in_features
+        return torch.cat([torch.zeros(count, width - 1), torch.ones(count, 1)], dim=-1)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Logits [B] of the rows `inputs` [B, d]."""
+        return self.net(inputs).squeeze(-1)
+
+
+def check_discriminator_input(config, observation_space: gym.Space) -> None:
+    """ConfigError unless the discriminator can read the env's observations (a Box). Datasets always
+    store actions: `read_metadata` refuses one without an action space."""
+    if not isinstance(observation_space, gym.spaces.Box):
+        raise ConfigError(
+            f"env {config.env}: the discriminator reads Box observations; they are {one_line(observation_space)}"
+        )
+
+
+def expert_rows(config, action_space: gym.Space) -> Tuple[np.ndarray, ...]:
+    """(observations, actions, absorbing) of every step of the first `config.max_expert_episodes`
+    demonstrations of `config.expert_data`, actions in the module's units; with `config.absorbing_state`,
+    one absorbing row (zeros, flag true) after each terminated episode."""
+    episodes = [e for e in read_episodes(config.expert_data) if len(e)][: config.max_expert_episodes]
+    arrays = EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(action_space, config.normalize_actions)
+    obs = arrays.obs.reshape(len(arrays.obs), -1).astype(np.float32)
+    actions, absorbing = arrays.actions, np.zeros(len(obs), dtype=bool)
+    num_absorbing = sum(e.is_terminated for e in episodes) if config.absorbing_state else 0
+    if num_absorbing:
+        obs = np.concatenate([obs, np.zeros((num_absorbing, obs.shape[1]), obs.dtype)])
+        actions = np.concatenate([actions, np.zeros((num_absorbing,) + actions.shape[1:], actions.dtype)])
+        absorbing = np.concatenate([absorbing, np.ones(num_absorbing, dtype=bool)])
+    return obs, actions, absorbing
