@@ -73,6 +73,8 @@ def read_ours(pairs, algos, eval_seeds: str) -> dict:
         if algo not in algos or not Path(file).is_file():
             continue
         found = json.loads(Path(file).read_text())
+        if "last" not in found:
+            raise ConfigError(f"--ours {pair}: no per-seed returns ('last'), not a scripts/phase2_results.py file")
         if found.get("eval_seeds") != eval_seeds:
             raise ConfigError(f"--ours {pair}: evaluated on seeds {found.get('eval_seeds')!r}, not {eval_seeds!r}")
         ours[algo] = {**found, "file": file}
@@ -106,20 +108,15 @@ def run_theirs(args, algo: str, demos: Path, env: str, env_steps: int, out: Path
 
 def sides(algo: str, ours: dict, theirs: dict, expert, random) -> dict:
     """{"ours" / "theirs": {returns, normalised, env_steps, wall_time_s} per seed} (ours only when measured)."""
-    runs = theirs["runs"]
-    found = {
-        "theirs": {
-            "returns": [r["mean_return"] for r in runs],
-            "env_steps": [r["env_steps"] for r in runs],
-            "wall_time_s": [r["wall_time_s"] for r in runs],
-        }
-    }
+    found = {}
     if algo in ours:
         found["ours"] = {
             "returns": ours[algo]["last"],
             "env_steps": ours[algo].get("env_steps"),
             "wall_time_s": ours[algo].get("wall_time_s"),
         }
+    found["theirs"] = {key: [r[key] for r in theirs["runs"]] for key in ("env_steps", "wall_time_s")}
+    found["theirs"]["returns"] = [r["mean_return"] for r in theirs["runs"]]
     for side in found.values():
         returns = np.array(side["returns"], dtype=float)
         side["normalised"] = None if expert is None else ((returns - random) / (expert - random)).round(4).tolist()

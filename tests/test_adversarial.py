@@ -18,8 +18,8 @@ from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
 from rllib_il.algorithms.gail.discriminator import Discriminator, check_discriminator_input, expert_rows
 from rllib_il.algorithms.gail.gail import GAILConfig
-from rllib_il.algorithms.gail.reward_connector import ABSORBING_REWARD_KEY, REWARD_MEAN_KEY, DiscriminatorReward
 from rllib_il.algorithms.gail.torch import gail_torch_learner as keys
+from rllib_il.algorithms.learned_reward import ABSORBING_REWARD_KEY, REWARD_MEAN_KEY, LearnedReward
 from rllib_il.algorithms.ppo_il.torch.ppo_il_torch_learner import PPOILTorchLearner
 from rllib_il.algorithms.registry import prepared_config
 from rllib_il.core.errors import ConfigError
@@ -144,15 +144,20 @@ def test_reward_connector_replaces_env_rewards():
         Columns.TERMINATEDS: torch.as_tensor([False, False, True, False]),
     }
     stats = {}
-    plain = DiscriminatorReward(constant_discriminator(1.0), "gail", 0.9, stats)
+    plain = LearnedReward(gail_reward(constant_discriminator(1.0)), 0.9, stats)
     out = plain(rl_module=None, batch={"p": dict(batch)}, episodes=[])
     np.testing.assert_allclose(out["p"][Columns.REWARDS].numpy(), [SOFTPLUS_1] * 3 + [0.0], rtol=1e-6)
     assert stats["p"][REWARD_MEAN_KEY] == pytest.approx(SOFTPLUS_1, rel=1e-6)
-    absorbing = DiscriminatorReward(constant_discriminator(1.0, absorbing_logit=2.0), "gail", 0.9, stats)
+    d = constant_discriminator(1.0, absorbing_logit=2.0)
+    absorbing = LearnedReward(gail_reward(d), 0.9, stats, lambda: imitation_reward(d(d.absorbing_inputs()), "gail")[0])
     out = absorbing(rl_module=None, batch={"p": dict(batch)}, episodes=[])
     expected = [SOFTPLUS_1, SOFTPLUS_1, SOFTPLUS_1 + 0.9 * SOFTPLUS_2 / 0.1, 0.0]
     np.testing.assert_allclose(out["p"][Columns.REWARDS].numpy(), expected, rtol=1e-5)
     assert stats["p"][ABSORBING_REWARD_KEY] == pytest.approx(SOFTPLUS_2, rel=1e-5)
+
+
+def gail_reward(discriminator):
+    return lambda obs, actions: imitation_reward(discriminator(discriminator.inputs(obs, actions)), "gail")
 
 
 def ppo_batch(learner, n=12, seed=0):
@@ -244,7 +249,7 @@ def test_gail_learner_update_trains_the_discriminator_and_saves_it():
     fresh.set_state(state)
     for k, v in learner.discriminator.state_dict().items():
         torch.testing.assert_close(fresh.discriminator.state_dict()[k], v)
-    assert keys.DISCRIMINATOR not in learner.get_state(components="rl_module")
+    assert keys.DISCRIMINATOR in state and keys.DISCRIMINATOR not in learner.get_state(components="rl_module")
 
 
 @pytest.mark.parametrize(

@@ -6,24 +6,25 @@ its own optimizer, saved in the learner's state (so in every algorithm checkpoin
 from typing import Any, Dict
 
 import torch
-from ray.rllib.connectors.learner import GeneralAdvantageEstimation
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.typing import ModuleID, TensorType
 
 from rllib_il.algorithms.gail.discriminator import Discriminator, expert_rows
-from rllib_il.algorithms.gail.reward_connector import DiscriminatorReward
+from rllib_il.algorithms.learned_reward import LearnedRewardLearner
 from rllib_il.algorithms.ppo_il.torch.ppo_il_torch_learner import PPOILTorchLearner
-from rllib_il.losses.adversarial import discriminator_loss, gradient_penalty
+from rllib_il.losses.adversarial import discriminator_loss, gradient_penalty, imitation_reward
 
-DISCRIMINATOR = "discriminator"  # the learner state's key and the optimizer's name
+DISCRIMINATOR = "discriminator"  # the optimizer's name and the learner state's key of the weights
 DISCRIMINATOR_LOSS_KEY = "discriminator_loss"
 GRADIENT_PENALTY_KEY = "discriminator_gradient_penalty"
 EXPERT_ACCURACY_KEY = "discriminator_expert_accuracy"  # share of expert rows with h > 0
 POLICY_ACCURACY_KEY = "discriminator_policy_accuracy"  # share of policy rows with h < 0
 
 
-class GAILTorchLearner(PPOILTorchLearner):
+class GAILTorchLearner(LearnedRewardLearner, PPOILTorchLearner):
+    REWARD_MODEL = DISCRIMINATOR
+
     @override(PPOILTorchLearner)
     def build(self) -> None:
         super().build()
@@ -50,11 +51,20 @@ class GAILTorchLearner(PPOILTorchLearner):
         )
         self.generator = torch.Generator().manual_seed(config.seed or 0)
         self.discriminator_updates_left = 0
-        self.reward_stats: Dict[ModuleID, Dict[str, float]] = {}
-        # The learner pipeline has no public accessor; PPOLearner.build adds its GAE piece through the
-        # same attribute (ray/rllib/algorithms/ppo/ppo_learner.py).
-        reward = DiscriminatorReward(self.discriminator, config.reward_function, config.gamma, self.reward_stats)
-        self._learner_connector.insert_before(GeneralAdvantageEstimation, reward)
+        self.use_learned_reward(
+            self.discriminator, self.reward, self.absorbing_reward if config.absorbing_state else None
+        )
+
+    def reward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """The policy's reward r(h(s, a)) of `config.reward_function`."""
+        return imitation_reward(
+            self.discriminator(self.discriminator.inputs(obs, actions)), self.config.reward_function
+        )
+
+    def absorbing_reward(self) -> torch.Tensor:
+        """r(h(s_a)) of the absorbing state."""
+        logit = self.discriminator(self.discriminator.absorbing_inputs())
+        return imitation_reward(logit, self.config.reward_function)[0]
 
     @override(PPOILTorchLearner)
     def before_gradient_based_update(self, *, timesteps: Dict[str, Any]) -> None:
@@ -101,16 +111,3 @@ class GAILTorchLearner(PPOILTorchLearner):
             loss = loss + config.gradient_penalty_coeff * penalty
             stats[GRADIENT_PENALTY_KEY] = penalty.detach()
         return loss, stats
-
-    @override(PPOILTorchLearner)
-    def get_state(self, components=None, *, not_components=None, **kwargs):
-        state = super().get_state(components, not_components=not_components, **kwargs)
-        if self._check_component(DISCRIMINATOR, components, not_components):
-            state[DISCRIMINATOR] = {k: v.detach().cpu().numpy() for k, v in self.discriminator.state_dict().items()}
-        return state
-
-    @override(PPOILTorchLearner)
-    def set_state(self, state) -> None:
-        super().set_state(state)
-        if DISCRIMINATOR in state:
-            self.discriminator.load_state_dict({k: torch.as_tensor(v) for k, v in state[DISCRIMINATOR].items()})
