@@ -1,7 +1,7 @@
 """Side by side: rllib_il's GAIL and SQIL against the imitation library's, same demonstrations and budget.
 
     bash bench/imitation_library/setup.sh                 # once: bench/.venv-imitation with imitation 1.0.1
-    python bench/bench_imitation_library.py --algos gail sqil --env-steps 500000 --seeds 0 1 2 \
+    python bench/bench_imitation_library.py --algos gail sqil --env-steps 300000 --seeds 0 1 2 \
         --results lunarlander_imitation_library_5demos
 
 The first `--demos` episodes of `--input` go to an npz; bench/imitation_library/run_imitation.py trains

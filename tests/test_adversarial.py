@@ -16,7 +16,8 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
-from rllib_il.algorithms.gail.discriminator import Discriminator, check_discriminator_input, expert_rows
+from rllib_il.algorithms.expert_data import expert_rows
+from rllib_il.algorithms.gail.discriminator import Discriminator, check_discriminator_input
 from rllib_il.algorithms.gail.gail import GAILConfig
 from rllib_il.algorithms.gail.torch import gail_torch_learner as keys
 from rllib_il.algorithms.learned_reward import ABSORBING_REWARD_KEY, REWARD_MEAN_KEY, LearnedReward
@@ -108,7 +109,7 @@ def gail_config(**training):
 def test_expert_rows_are_the_first_episodes_with_one_absorbing_row_each():
     episodes = read_episodes(LUNAR)[:2]
     steps = sum(len(e) for e in episodes)
-    obs, actions, absorbing = expert_rows(gail_config(absorbing_state=True), gym.spaces.Discrete(4))
+    obs, actions, absorbing = expert_rows(gail_config(), gym.spaces.Discrete(4), with_absorbing=True)
     terminal = sum(e.is_terminated for e in episodes)
     assert len(obs) == len(actions) == len(absorbing) == steps + terminal and absorbing.sum() == terminal
     np.testing.assert_array_equal(obs[:steps][: len(episodes[0])], np.asarray(episodes[0].get_observations())[:-1])

@@ -1,5 +1,5 @@
-"""Smoke runs of the SQIL and GAIL experiment families through train_imitate.py (a real Tune run of one
-iteration each): checkpoints written, GAIL's discriminator inside its checkpoint."""
+"""Smoke runs of the SQIL, GAIL and DRIL experiment families through train_imitate.py (a real Tune run of one
+iteration each): checkpoints written, GAIL's discriminator and DRIL's ensemble inside theirs."""
 
 import pickle
 import subprocess
@@ -11,7 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("file, name", [("SQIL.yaml", "cartpole-sqil"), ("GAIL.yaml", "cartpole-gail")])
+@pytest.mark.parametrize(
+    "file, name", [("SQIL.yaml", "cartpole-sqil"), ("GAIL.yaml", "cartpole-gail"), ("DRIL.yaml", "cartpole-dril")]
+)
 def test_one_iteration_through_train_imitate(tmp_path, file, name):
     out = tmp_path / "results"
     proc = subprocess.run(
@@ -36,7 +38,8 @@ def test_one_iteration_through_train_imitate(tmp_path, file, name):
     checkpoints = list((out / name).glob("*/checkpoint_*"))
     assert checkpoints, proc.stdout[-2000:]
     assert "2 episodes" in proc.stdout
-    if file == "GAIL.yaml":
+    reward_model = {"GAIL.yaml": "discriminator", "DRIL.yaml": "ensemble"}.get(file)
+    if reward_model:
         [state_file] = checkpoints[0].glob("learner_group/learner/state.pkl")
         with open(state_file, "rb") as f:
-            assert "discriminator" in pickle.load(f)
+            assert reward_model in pickle.load(f)

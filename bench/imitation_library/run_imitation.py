@@ -1,7 +1,7 @@
 """Trains the imitation library's GAIL or SQIL on demonstrations from an npz file; evaluates the final policies.
 
     bench/.venv-imitation/bin/python bench/imitation_library/run_imitation.py --algo gail \
-        --demos demos.npz --env-steps 500000 --seeds 0 1 2 --out gail.json
+        --demos demos.npz --env-steps 300000 --seeds 0 1 2 --out gail.json
 
 Runs in bench/.venv-imitation (made by bench/imitation_library/setup.sh), never in rllib_il's venv:
 imitation 1.0.1 needs gymnasium 0.29 and stable-baselines3 2.2. bench/bench_imitation_library.py writes
@@ -59,7 +59,7 @@ REPLAY_TOLERANCE = 1e-5
 
 class LunarLanderV3(LunarLander):
     """gymnasium 0.29's LunarLander-v2 with the changes gymnasium 1.0 made in v3 that act without wind:
-    a new Box2D world on every reset (v2's reuse made episodes depend on the ones before) and the wider
+    a new Box2D world on every reset (gymnasium's fix for a non-determinism of v2) and the wider
     observation bounds. The third v3 change resets the wind on reset; with enable_wind it would differ."""
 
     def __init__(self, **kwargs):

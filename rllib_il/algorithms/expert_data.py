@@ -1,7 +1,21 @@
-"""Checks of the demonstrations an algorithm mixes with its own experience (DQfD, SQIL, GAIL)."""
+"""The demonstrations an algorithm learns from beside its own experience (DQfD, SQIL, GAIL, DRIL): their
+checks, the options shared by the learned-reward algorithms, and their rows as arrays."""
 
+from typing import Tuple
+
+import gymnasium as gym
+import numpy as np
+
+from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays
 from rllib_il.core.errors import ConfigError
-from rllib_il.data import check_recorded_settings, check_spaces, dagger_dataset, datasets_metadata, read_metadata
+from rllib_il.data import (
+    check_recorded_settings,
+    check_spaces,
+    dagger_dataset,
+    datasets_metadata,
+    read_episodes,
+    read_metadata,
+)
 from rllib_il.envs import agent_spaces, make_env
 
 
@@ -30,3 +44,35 @@ def check_expert_data(config) -> None:
         check_recorded_settings(
             datasets, config.env, config.env_config, where, rewards=config.uses_demonstration_rewards
         )
+
+
+def validate_learned_reward_options(config, name: str) -> None:
+    """The validate() checks GAIL and DRIL share: demonstrations given, `max_expert_episodes` a positive
+    integer or None, one learner and one trained module (the reward model is not distributed)."""
+    if config.expert_data is None:
+        raise ConfigError("expert_data: missing (the saved_experiences dataset of the demonstrations)")
+    episodes = config.max_expert_episodes
+    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
+        raise ConfigError(f"max_expert_episodes: {episodes!r} must be a positive integer or None")
+    if config.num_learners > 1:
+        raise ConfigError(f"num_learners: {config.num_learners}; {name}'s reward model trains on one learner (0 or 1)")
+    if config.is_multi_agent and len(config.policies) != 1:
+        raise ConfigError(f"policies: {sorted(config.policies)}; {name} trains one (shared) module")
+
+
+def expert_rows(
+    config, action_space: gym.Space, with_absorbing: bool = False
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(observations, actions, absorbing) of every step of the first `config.max_expert_episodes`
+    demonstrations of `config.expert_data`, actions in the module's units; `with_absorbing`:
+    one absorbing row (zeros, flag true) after each terminated episode."""
+    episodes = [e for e in read_episodes(config.expert_data) if len(e)][: config.max_expert_episodes]
+    arrays = EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(action_space, config.normalize_actions)
+    obs = arrays.obs.reshape(len(arrays.obs), -1).astype(np.float32)
+    actions, absorbing = arrays.actions, np.zeros(len(obs), dtype=bool)
+    num_absorbing = sum(e.is_terminated for e in episodes) if with_absorbing else 0
+    if num_absorbing:
+        obs = np.concatenate([obs, np.zeros((num_absorbing, obs.shape[1]), obs.dtype)])
+        actions = np.concatenate([actions, np.zeros((num_absorbing,) + actions.shape[1:], actions.dtype)])
+        absorbing = np.concatenate([absorbing, np.ones(num_absorbing, dtype=bool)])
+    return obs, actions, absorbing

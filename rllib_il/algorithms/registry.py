@@ -17,6 +17,7 @@ ALGORITHMS = {
     "PPO_IL": "rllib_il.algorithms.ppo_il.ppo_il:PPOIL",
     "SQIL": "rllib_il.algorithms.sqil.sqil:SQIL",
     "GAIL": "rllib_il.algorithms.gail.gail:GAIL",
+    "DRIL": "rllib_il.algorithms.dril.dril:DRIL",
 }
 
 

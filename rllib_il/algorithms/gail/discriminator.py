@@ -1,16 +1,14 @@
 """The discriminator of adversarial imitation: an MLP from (state, action) -- or the state alone -- to the
-logit h that the expert produced the input, and the expert rows it is trained on."""
+logit h that the expert produced the input."""
 
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
-from rllib_il.algorithms.marwil.in_memory_data import EpisodeArrays
 from rllib_il.core.errors import ConfigError, one_line
-from rllib_il.data import read_episodes
 
 
 class Discriminator(nn.Module):
@@ -78,19 +76,3 @@ def check_discriminator_input(config, observation_space: gym.Space) -> None:
         raise ConfigError(
             f"env {config.env}: the discriminator reads Box observations; they are {one_line(observation_space)}"
         )
-
-
-def expert_rows(config, action_space: gym.Space) -> Tuple[np.ndarray, ...]:
-    """(observations, actions, absorbing) of every step of the first `config.max_expert_episodes`
-    demonstrations of `config.expert_data`, actions in the module's units; with `config.absorbing_state`,
-    one absorbing row (zeros, flag true) after each terminated episode."""
-    episodes = [e for e in read_episodes(config.expert_data) if len(e)][: config.max_expert_episodes]
-    arrays = EpisodeArrays.from_episodes(episodes, config.gamma).in_module_units(action_space, config.normalize_actions)
-    obs = arrays.obs.reshape(len(arrays.obs), -1).astype(np.float32)
-    actions, absorbing = arrays.actions, np.zeros(len(obs), dtype=bool)
-    num_absorbing = sum(e.is_terminated for e in episodes) if config.absorbing_state else 0
-    if num_absorbing:
-        obs = np.concatenate([obs, np.zeros((num_absorbing, obs.shape[1]), obs.dtype)])
-        actions = np.concatenate([actions, np.zeros((num_absorbing,) + actions.shape[1:], actions.dtype)])
-        absorbing = np.concatenate([absorbing, np.ones(num_absorbing, dtype=bool)])
-    return obs, actions, absorbing

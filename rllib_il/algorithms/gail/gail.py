@@ -21,7 +21,7 @@ from typing import List, Optional
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.utils.annotations import override
 
-from rllib_il.algorithms.expert_data import check_expert_data
+from rllib_il.algorithms.expert_data import check_expert_data, validate_learned_reward_options
 from rllib_il.algorithms.gail.discriminator import check_discriminator_input
 from rllib_il.algorithms.gail.torch.gail_torch_learner import GAILTorchLearner
 from rllib_il.algorithms.ppo_il.ppo_il import PPOIL, PPOILConfig
@@ -119,17 +119,12 @@ class GAILConfig(PPOILConfig):
     @override(PPOILConfig)
     def validate(self) -> None:
         super().validate()
-        if self.expert_data is None:
-            raise ConfigError("expert_data: missing (the saved_experiences dataset of the demonstrations)")
+        validate_learned_reward_options(self, "GAIL")
         if self.reward_function not in REWARD_FUNCTIONS:
             raise ConfigError(f"reward_function: {self.reward_function!r} is not one of {', '.join(REWARD_FUNCTIONS)}")
         hiddens = self.discriminator_hiddens
         if not hiddens or not all(_is_int(h) and h > 0 for h in hiddens):
             raise ConfigError(f"discriminator_hiddens: {hiddens!r} must be a list of positive integers")
-        if self.max_expert_episodes is not None and not (
-            _is_int(self.max_expert_episodes) and self.max_expert_episodes > 0
-        ):
-            raise ConfigError(f"max_expert_episodes: {self.max_expert_episodes!r} must be a positive integer or None")
         updates = self.discriminator_updates_per_iteration
         if not (_is_int(updates) and updates >= 0):
             raise ConfigError(f"discriminator_updates_per_iteration: {updates!r} must be an integer >= 0")
@@ -140,10 +135,6 @@ class GAILConfig(PPOILConfig):
         for key in ("state_only", "spectral_norm", "absorbing_state"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"{key}: {getattr(self, key)!r} must be true or false")
-        if self.num_learners > 1:
-            raise ConfigError(f"num_learners: {self.num_learners}; GAIL's discriminator trains on one learner (0 or 1)")
-        if self.is_multi_agent and len(self.policies) != 1:
-            raise ConfigError(f"policies: {sorted(self.policies)}; GAIL trains one (shared) module")
 
 
 def _is_int(value) -> bool:

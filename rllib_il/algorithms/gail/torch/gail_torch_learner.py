@@ -10,7 +10,8 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.typing import ModuleID, TensorType
 
-from rllib_il.algorithms.gail.discriminator import Discriminator, expert_rows
+from rllib_il.algorithms.expert_data import expert_rows
+from rllib_il.algorithms.gail.discriminator import Discriminator
 from rllib_il.algorithms.learned_reward import LearnedRewardLearner
 from rllib_il.algorithms.ppo_il.torch.ppo_il_torch_learner import PPOILTorchLearner
 from rllib_il.losses.adversarial import discriminator_loss, gradient_penalty, imitation_reward
@@ -39,7 +40,7 @@ class GAILTorchLearner(LearnedRewardLearner, PPOILTorchLearner):
             config.spectral_norm,
             config.absorbing_state,
         )
-        expert = expert_rows(config, module.action_space)
+        expert = expert_rows(config, module.action_space, config.absorbing_state)
         self.expert_obs, self.expert_actions, self.expert_absorbing = (torch.as_tensor(x) for x in expert)
         params = list(self.discriminator.parameters())
         self.register_optimizer(

@@ -1,0 +1,1 @@
+"""DRIL: disagreement-regularized imitation on PPO_IL (dril.py)."""
