@@ -41,6 +41,7 @@ METRICS = {
     "percentage_complete": ("percentage_complete", "evaluation/env_runners/percentage_complete"),
 }
 ENV_STEPS = "num_env_steps_sampled_lifetime"
+WALL_TIME = "time_total_s"
 HELD_OUT_SEED = 20_000
 
 
@@ -163,6 +164,10 @@ def main(argv=None) -> int:
         "episodes": args.episodes,
         "eval_seeds": f"{args.eval_seed}-{args.eval_seed + args.episodes - 1}, greedy",
         "env_steps": [int(frame[ENV_STEPS].max()) if ENV_STEPS in frame else 0 for frame in curves.values()],
+        # Tune's time_total_s of each trial: training wall time, trials side by side included.
+        "wall_time_s": [
+            round(float(frame[WALL_TIME].max()), 1) if WALL_TIME in frame else None for frame in curves.values()
+        ],
         "start": None if start is None else round(float(start), 4),
         "start_on_in_training_seeds": None if start is None else round(float(start_on_curve_seeds), 4),
         "last": [round(float(v), 4) for v in values],
