@@ -98,7 +98,7 @@ def test_dril_learner_update_and_state():
     [
         ({"ensemble_size": 1}, "ensemble_size: 1 must be an integer >= 2"),
         ({"uncertainty_quantile": 1.5}, r"uncertainty_quantile: 1.5 must be a number in \[0.0, 1.0\]"),
-        ({"bc_coeff": -1}, "bc_coeff: -1 must be a number >= 0"),
+        ({"bc_coeff": -1}, "bc_coeff: -1 must be a number >= 0.0"),
         ({"ensemble_hiddens": []}, "ensemble_hiddens"),
         ({"expert_data": None}, "expert_data: missing"),
     ],

@@ -93,7 +93,7 @@ def test_sampled_batches_carry_reward_1_on_demonstrations_and_0_on_own_steps():
 @pytest.mark.parametrize(
     "training, message",
     [
-        ({"soft_q_temperature": -1.0}, "soft_q_temperature: -1.0 must be >= 0"),
+        ({"soft_q_temperature": -1.0}, "soft_q_temperature: -1.0 must be a number >= 0.0"),
         ({"expert_reward": "one"}, "expert_reward: 'one' must be a number"),
         ({"transformed_bellman": True}, "transformed_bellman: not available with SQIL"),
         ({"max_expert_episodes": 0}, "max_expert_episodes: 0 must be a positive integer"),

@@ -1,5 +1,5 @@
 """The demonstrations an algorithm learns from beside its own experience (DQfD, SQIL, GAIL, DRIL): their
-checks, the options shared by the learned-reward algorithms, and their rows as arrays."""
+checks against the env, and their rows as arrays."""
 
 from typing import Tuple
 
@@ -44,20 +44,6 @@ def check_expert_data(config) -> None:
         check_recorded_settings(
             datasets, config.env, config.env_config, where, rewards=config.uses_demonstration_rewards
         )
-
-
-def validate_learned_reward_options(config, name: str) -> None:
-    """The validate() checks GAIL and DRIL share: demonstrations given, `max_expert_episodes` a positive
-    integer or None, one learner and one trained module (the reward model is not distributed)."""
-    if config.expert_data is None:
-        raise ConfigError("expert_data: missing (the saved_experiences dataset of the demonstrations)")
-    episodes = config.max_expert_episodes
-    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
-        raise ConfigError(f"max_expert_episodes: {episodes!r} must be a positive integer or None")
-    if config.num_learners > 1:
-        raise ConfigError(f"num_learners: {config.num_learners}; {name}'s reward model trains on one learner (0 or 1)")
-    if config.is_multi_agent and len(config.policies) != 1:
-        raise ConfigError(f"policies: {sorted(config.policies)}; {name} trains one (shared) module")
 
 
 def expert_rows(

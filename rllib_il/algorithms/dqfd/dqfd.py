@@ -40,6 +40,7 @@ from rllib_il.algorithms.dqfd.demonstrations import build_replay, prepare
 from rllib_il.algorithms.dqfd.torch.dqfd_torch_learner import DQfDTorchLearner
 from rllib_il.algorithms.prepared import PreparesConfig
 from rllib_il.core.errors import ConfigError
+from rllib_il.core.settings import set_provided
 from rllib_il.replay.mixing import ExpertFraction, check_fraction, fraction_values
 
 # DQN's validate() wants an episode buffer type; DQfD builds its own (`DQfD._create_local_replay_buffer_if_necessary`).
@@ -130,9 +131,7 @@ class DQfDConfig(DQNConfig):
                 of that formula.
         """
         super().training(**kwargs)
-        for key, value in dict(locals()).items():
-            if key not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, key, value)
+        set_provided(self, locals())
         return self
 
     @override(DQNConfig)

@@ -16,7 +16,6 @@ The training loop is DQfD's: rounds of sampling the env runners and updating fro
 (`training_intensity` sets updates per env step).
 """
 
-import numbers
 from typing import Optional
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
@@ -26,6 +25,7 @@ from rllib_il.algorithms.dqfd.demonstrations import build_replay
 from rllib_il.algorithms.dqfd.dqfd import DQfD, DQfDConfig
 from rllib_il.algorithms.sqil.torch.sqil_torch_learner import SQILTorchLearner
 from rllib_il.core.errors import ConfigError
+from rllib_il.core.settings import check_number, set_provided
 
 
 class SQILConfig(DQfDConfig):
@@ -67,13 +67,7 @@ class SQILConfig(DQfDConfig):
             soft_q_temperature: alpha of the soft value alpha * logsumexp(Q / alpha); 0: hard max.
         """
         super().training(**kwargs)
-        for key, value in (
-            ("expert_reward", expert_reward),
-            ("agent_reward", agent_reward),
-            ("soft_q_temperature", soft_q_temperature),
-        ):
-            if value is not NotProvided:
-                setattr(self, key, value)
+        set_provided(self, locals())
         return self
 
     @override(DQfDConfig)
@@ -83,12 +77,9 @@ class SQILConfig(DQfDConfig):
     @override(DQfDConfig)
     def validate(self) -> None:
         super().validate()
-        for key in ("expert_reward", "agent_reward", "soft_q_temperature"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise ConfigError(f"{key}: {value!r} must be a number")
-        if self.soft_q_temperature < 0:
-            raise ConfigError(f"soft_q_temperature: {self.soft_q_temperature} must be >= 0")
+        for key in ("expert_reward", "agent_reward"):
+            check_number(key, getattr(self, key))
+        check_number("soft_q_temperature", self.soft_q_temperature, 0.0)
         if self.transformed_bellman:
             raise ConfigError("transformed_bellman: not available with SQIL's soft target (rewards are 0 or 1)")
 
