@@ -90,6 +90,18 @@ def test_sampled_batches_carry_reward_1_on_demonstrations_and_0_on_own_steps():
     np.testing.assert_array_equal(one_step, rewards)
 
 
+def test_ignore_terminations_replays_no_terminal_step():
+    config = SQILConfig().environment("LunarLander-v3").training(expert_data=LUNAR, max_expert_episodes=1)
+    episode = read_episodes(LUNAR)[0]
+    assert episode.is_terminated
+    for ignore, expected in ((False, True), (True, False)):
+        replay = build_replay(config, expert_reward=1.0, simulation_reward=0.0, ignore_terminations=ignore)
+        rows = replay.sample(len(episode) * 20, n_step=1, gamma=0.99)
+        last = [r for r in rows if r.t_started == len(episode) - 1]
+        assert last and all(r.is_terminated is expected for r in last)
+        assert all(bool(r.get_extra_model_outputs("terminated_1step", 0)) is expected for r in last)
+
+
 @pytest.mark.parametrize(
     "training, message",
     [
@@ -97,6 +109,7 @@ def test_sampled_batches_carry_reward_1_on_demonstrations_and_0_on_own_steps():
         ({"expert_reward": "one"}, "expert_reward: 'one' must be a number"),
         ({"transformed_bellman": True}, "transformed_bellman: not available with SQIL"),
         ({"max_expert_episodes": 0}, "max_expert_episodes: 0 must be a positive integer"),
+        ({"ignore_terminations": 1}, "ignore_terminations: 1 must be true or false"),
         ({"expert_data": None}, "expert_data: missing"),
     ],
 )

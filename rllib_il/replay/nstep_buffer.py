@@ -36,6 +36,7 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
         episode_columns: Optional[Dict[str, Dict[str, float]]] = None,
         module_id: Optional[str] = None,
         reward: Optional[float] = None,
+        ignore_terminations: bool = False,
         alpha: float = 0.4,
         seed: Optional[int] = None,
         **kwargs,
@@ -47,6 +48,8 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
         module_id: set for multi-agent runs (the shared module); rows then carry agent/module ids.
         reward: when set, every step of this buffer is replayed with this reward instead of the env's
             (SQIL: 1 for the demonstrations, 0 for the agent's own steps).
+        ignore_terminations: replay every step as not terminal, so targets bootstrap from the last
+            observation of a terminated episode too (its value is then learned, not 0).
         seed: seeds the draws of `sample`; a numpy Generator is used as it is (e.g. one stream shared
             by the two parts of a mixed replay).
         """
@@ -58,6 +61,7 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
         self.episode_columns = {k: dict(v) for k, v in (episode_columns or {}).items()}
         self.module_id = module_id
         self.reward = reward
+        self.ignore_terminations = ignore_terminations
         self.rng = np.random.default_rng(seed)
 
     @override(PrioritizedEpisodeReplayBuffer)
@@ -130,7 +134,7 @@ class NStepPrioritizedEpisodeBuffer(PrioritizedEpisodeReplayBuffer):
             rewards = np.asarray(episode.get_rewards(slice(t, t + n)), dtype=np.float64)
         else:
             rewards = np.full(n, self.reward, dtype=np.float64)
-        ends = episode.is_terminated
+        ends = episode.is_terminated and not self.ignore_terminations
         ids = {}
         if self.module_id is not None:
             ids = dict(agent_id=episode.agent_id, module_id=self.module_id, multi_agent_episode_id=uuid.uuid4().hex)

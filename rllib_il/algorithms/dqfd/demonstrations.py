@@ -28,7 +28,9 @@ def prepare(config):
     return config
 
 
-def build_replay(config, expert_reward=None, simulation_reward=None) -> MixedEpisodeReplayBuffer:
+def build_replay(
+    config, expert_reward=None, simulation_reward=None, ignore_terminations=False
+) -> MixedEpisodeReplayBuffer:
     """Simulation and demonstrations as two n-step prioritized buffers, mixed at `expert_fraction`.
     DQfD's eps_d is the demonstrations' priority bonus; J_E applies to the demonstrations whose
     return is in the top `margin_top_fraction`. The first `max_expert_episodes` demonstrations (all
@@ -36,7 +38,9 @@ def build_replay(config, expert_reward=None, simulation_reward=None) -> MixedEpi
     in that part (SQIL), None keeps the env's."""
     options = {k: v for k, v in config.replay_buffer_config.items() if k not in ("type", "capacity")}
     options.update(
-        priority_eps=config.priority_eps, module_id=config.trained_module_id if config.is_multi_agent else None
+        priority_eps=config.priority_eps,
+        module_id=config.trained_module_id if config.is_multi_agent else None,
+        ignore_terminations=ignore_terminations,
     )
     expert = [e for e in read_episodes(config.expert_data) if len(e)] if config.expert_data is not None else []
     expert = expert[: config.max_expert_episodes]

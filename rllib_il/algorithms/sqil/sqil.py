@@ -25,7 +25,7 @@ from rllib_il.algorithms.dqfd.demonstrations import build_replay
 from rllib_il.algorithms.dqfd.dqfd import DQfD, DQfDConfig
 from rllib_il.algorithms.sqil.torch.sqil_torch_learner import SQILTorchLearner
 from rllib_il.core.errors import ConfigError
-from rllib_il.core.settings import check_number, set_provided
+from rllib_il.core.settings import check_bool, check_number, set_provided
 
 
 class SQILConfig(DQfDConfig):
@@ -38,6 +38,7 @@ class SQILConfig(DQfDConfig):
         self.expert_reward = 1.0
         self.agent_reward = 0.0
         self.soft_q_temperature = 1.0
+        self.ignore_terminations = False
         self.expert_fraction = 0.5
         self.n_step = 1
         self.lambda_nstep = 0.0
@@ -57,6 +58,7 @@ class SQILConfig(DQfDConfig):
         expert_reward: Optional[float] = NotProvided,
         agent_reward: Optional[float] = NotProvided,
         soft_q_temperature: Optional[float] = NotProvided,
+        ignore_terminations: Optional[bool] = NotProvided,
         **kwargs,
     ) -> "SQILConfig":
         """Sets the SQIL options (and every DQfD / DQN option).
@@ -65,6 +67,10 @@ class SQILConfig(DQfDConfig):
             expert_reward: the reward of every demonstration step (SQIL: 1).
             agent_reward: the reward of every step the agent sampled (SQIL: 0).
             soft_q_temperature: alpha of the soft value alpha * logsumexp(Q / alpha); 0: hard max.
+            ignore_terminations: bootstrap through terminal steps too. With rewards 1 / 0, a terminal
+                step's value 0 is the agent's own reward forever, so ending an episode looks worse than
+                any step that resembles the demonstrations (on LunarLander: hovering beats landing);
+                bootstrapping from the last observation values it like any other state.
         """
         super().training(**kwargs)
         set_provided(self, locals())
@@ -80,6 +86,7 @@ class SQILConfig(DQfDConfig):
         for key in ("expert_reward", "agent_reward"):
             check_number(key, getattr(self, key))
         check_number("soft_q_temperature", self.soft_q_temperature, 0.0)
+        check_bool("ignore_terminations", self.ignore_terminations)
         if self.transformed_bellman:
             raise ConfigError("transformed_bellman: not available with SQIL's soft target (rewards are 0 or 1)")
 
@@ -92,4 +99,9 @@ class SQIL(DQfD):
 
     @override(DQfD)
     def _create_local_replay_buffer_if_necessary(self, config: SQILConfig):
-        return build_replay(config, expert_reward=config.expert_reward, simulation_reward=config.agent_reward)
+        return build_replay(
+            config,
+            expert_reward=config.expert_reward,
+            simulation_reward=config.agent_reward,
+            ignore_terminations=config.ignore_terminations,
+        )

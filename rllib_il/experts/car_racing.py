@@ -1,0 +1,91 @@
+"""Scripted expert for gymnasium's CarRacing: pure pursuit along the track's centreline.
+
+The expert reads the track and the car's pose from the env (`env.unwrapped.track`, `env.unwrapped.car.hull`), not the
+pixels. Conventions of the env (Box2D world, metres): a body with angle 0 points along +y, so the heading of angle
+`a` is the direction (-sin a, cos a) and angles grow counter-clockwise (to the left). Each track point is
+(alpha, beta, x, y) with beta the track's heading in the same convention; points are ~3.5 m apart. The action
+[steer, gas, brake] steers the front wheels towards the angle -steer (radians, left positive), within their joint
+limit of 0.4 rad: steer -1 is full left.
+"""
+
+import numpy as np
+
+from rllib_il.experts.base import Expert, optional_import
+
+
+def wrap_angle(angle):
+    """`angle` (radians) wrapped to [-pi, pi)."""
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+def pure_pursuit_steer(position, angle: float, target, wheelbase: float) -> float:
+    """The steering action in [-1, 1] that puts a car at `position` with body angle `angle` on the circular arc
+    through `target` (pure pursuit, Coulter 1992, "Implementation of the Pure Pursuit Path Tracking Algorithm").
+
+    With alpha the angle from the car's heading to the look-ahead direction (left positive) and L the distance to
+    `target`, the arc's curvature is 2 sin(alpha) / L; a bicycle model with this wheelbase follows it with the wheel
+    angle atan(wheelbase * curvature). The env turns the wheels to -steer radians, so steer = -wheel angle."""
+    dx, dy = np.subtract(target, position)
+    alpha = wrap_angle(np.arctan2(dy, dx) - (angle + np.pi / 2))
+    curvature = 2 * np.sin(alpha) / np.hypot(dx, dy)
+    return float(np.clip(-np.arctan(wheelbase * curvature), -1.0, 1.0))
+
+
+class CarRacingPurePursuitExpert(Expert):
+    """Drives gymnasium's CarRacing-v3 (continuous actions) around the track by pure pursuit: mean return ~TBD.
+
+    Steering: from the centreline point nearest to the car, the look-ahead point is LOOKAHEAD metres further along
+    the track; `pure_pursuit_steer` steers towards it.
+    Speed: the target speed falls linearly from MAX_SPEED on a straight to MIN_SPEED where the track's heading turns
+    by TURN_FULL radians or more within the next PREVIEW metres (read from the nearest point, so the car slows
+    before a curve). Gas and brake are proportional to the speed error (GAS_GAIN, BRAKE_GAIN per m/s); the brake
+    stays below 0.9, which locks the wheels.
+    """
+
+    LOOKAHEAD = 12.0
+    PREVIEW = 40.0
+    TURN_FULL = 1.5
+    MAX_SPEED = 60.0
+    MIN_SPEED = 25.0
+    GAS_GAIN = 0.1
+    BRAKE_GAIN = 0.05
+    MAX_BRAKE = 0.8
+    MAX_GAS = 1.0
+    LOOKAHEAD_TIME = 0.0
+
+    def __init__(self, env, **kwargs):
+        super().__init__(env, **kwargs)
+        car_dynamics = optional_import(
+            "gymnasium.envs.box2d.car_dynamics", "carracing_pure_pursuit", "gymnasium[box2d]"
+        )
+        front, rear = car_dynamics.WHEELPOS[0], car_dynamics.WHEELPOS[-1]
+        self._wheelbase = (front[1] - rear[1]) * car_dynamics.SIZE
+
+    def reset(self, env, obs) -> None:
+        self.env = env
+        track = np.array(env.unwrapped.track)
+        self._points, spacing = track[:, 2:], np.mean(np.linalg.norm(np.diff(track[:, 2:], axis=0), axis=1))
+        self._spacing = spacing
+        self._lookahead = max(1, round(self.LOOKAHEAD / spacing))
+        self._target_speeds = self._speed_profile(track[:, 1], max(1, round(self.PREVIEW / spacing)))
+
+    def _speed_profile(self, headings: np.ndarray, preview: int) -> np.ndarray:
+        """The target speed at every track point, from the largest heading change within the next `preview` points."""
+        ahead = np.stack([np.roll(headings, -k) for k in range(1, preview + 1)])
+        turn = np.abs(wrap_angle(ahead - headings)).max(axis=0)
+        return self.MAX_SPEED - (self.MAX_SPEED - self.MIN_SPEED) * np.minimum(turn / self.TURN_FULL, 1.0)
+
+    def act(self, obs):
+        hull = self.env.unwrapped.car.hull
+        position = np.array(hull.position)
+        nearest = int(np.argmin(np.linalg.norm(self._points - position, axis=1)))
+        speed = np.hypot(*hull.linearVelocity)
+        lookahead = max(self._lookahead, round(self.LOOKAHEAD_TIME * speed / self._spacing))
+        target = self._points[(nearest + lookahead) % len(self._points)]
+        steer = pure_pursuit_steer(position, hull.angle, target, self._wheelbase)
+        error = self._target_speeds[nearest] - speed
+        gas, brake = (
+            np.clip(self.GAS_GAIN * error, 0.0, self.MAX_GAS),
+            np.clip(-self.BRAKE_GAIN * error, 0.0, self.MAX_BRAKE),
+        )
+        return np.array([steer, gas, brake], np.float32), 0.0
