@@ -95,6 +95,14 @@ def test_discriminator_inputs():
     assert box.inputs(obs, t([[0.1, 0.2], [0.3, 0.4]])).shape == (2, 4)
 
 
+def test_discriminator_standardises_observations_by_the_demonstrations():
+    d = Discriminator(gym.spaces.Box(-9, 9, (2,)), gym.spaces.Discrete(2), hiddens=[4], absorbing=True)
+    d.set_observation_scale(np.array([[1.0, 5.0], [3.0, 5.0]], dtype=np.float32))  # mean (2, 5), std (1, 0 -> 1)
+    got = d.inputs(t([[4.0, 7.0], [0.0, 0.0]]), torch.as_tensor([1, 0]), torch.as_tensor([False, True])).numpy()
+    np.testing.assert_allclose(got, [[2.0, 2.0, 0, 1, 0], [0, 0, 0, 0, 1]])
+    assert {"obs_mean", "obs_std"} <= set(d.state_dict())
+
+
 def gail_config(**training):
     options = {"expert_data": LUNAR, "max_expert_episodes": 2, "discriminator_hiddens": [8], "gamma": 0.9, **training}
     return (

@@ -16,6 +16,7 @@ EXPERTS = {
     "lunarlander_heuristic": "rllib_il.experts.gym_experts:LunarLanderHeuristicExpert",
     "pendulum_swingup": "rllib_il.experts.control_experts:PendulumSwingUpExpert",
     "inverted_double_pendulum_lqr": "rllib_il.experts.control_experts:InvertedDoublePendulumLQRExpert",
+    "carracing_pure_pursuit": "rllib_il.experts.car_racing:CarRacingPurePursuitExpert",
     "random": "rllib_il.experts.random_expert:RandomExpert",
     "checkpoint": "rllib_il.experts.checkpoint:CheckpointExpert",
     "flatland_planner": "rllib_il.experts.flatland:FlatlandPlannerExpert",

@@ -14,8 +14,9 @@ from rllib_il.core.errors import ConfigError, one_line
 class Discriminator(nn.Module):
     """h(s, a) (or h(s) with `state_only`): flattened float observations, one-hot Discrete actions or
     Box actions in the module's units, through an MLP with ReLUs, optionally spectrally normalised
-    (Miyato et al. 2018, arXiv 1802.05957). With `absorbing`, a last input tells the absorbing state
-    (all other inputs 0) from the env's states (rllib_il/losses/adversarial.py)."""
+    (Miyato et al. 2018, arXiv 1802.05957). Observations are standardised by `set_observation_scale`
+    (the demonstrations' mean and std; saved with the weights). With `absorbing`, a last input tells the
+    absorbing state (all other inputs 0) from the env's states (rllib_il/losses/adversarial.py)."""
 
     def __init__(
         self,
@@ -37,6 +38,8 @@ class Discriminator(nn.Module):
             action_dim = int(action_space.n)
         else:
             action_dim = int(np.prod(action_space.shape))
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
         layers, width = [], obs_dim + action_dim + int(absorbing)
         for size in list(hiddens) + [1]:
             linear = nn.Linear(width, size)
@@ -49,7 +52,7 @@ class Discriminator(nn.Module):
     ) -> torch.Tensor:
         """The rows [B, d] the MLP reads: observations, then the actions unless state-only, then (with
         `absorbing` on) the absorbing flag; rows where `absorbing` [B] is true are the absorbing state."""
-        x = obs.reshape(obs.shape[0], -1).float()
+        x = (obs.reshape(obs.shape[0], -1).float() - self.obs_mean) / self.obs_std
         if not self.state_only:
             if isinstance(self.action_space, gym.spaces.Discrete):
                 actions = nn.functional.one_hot(actions.long(), int(self.action_space.n))
@@ -58,6 +61,12 @@ class Discriminator(nn.Module):
             return x
         flag = torch.zeros(len(x), 1) if absorbing is None else absorbing.reshape(-1, 1).float()
         return torch.cat([x * (1.0 - flag), flag], dim=-1)
+
+    def set_observation_scale(self, obs: np.ndarray) -> None:
+        """Standardise observations by the mean and std of `obs` [N, d] (a std of 0 counts as 1)."""
+        std = obs.std(axis=0)
+        self.obs_mean.copy_(torch.as_tensor(obs.mean(axis=0)))
+        self.obs_std.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
 
     def absorbing_inputs(self, count: int = 1) -> torch.Tensor:
         """`count` rows of the absorbing state."""

@@ -42,6 +42,7 @@ class GAILConfig(LearnedRewardConfig):
         self.state_only = False
         self.spectral_norm = False
         self.absorbing_state = False
+        self.normalize_observations = True
 
     @override(LearnedRewardConfig)
     def training(
@@ -55,6 +56,7 @@ class GAILConfig(LearnedRewardConfig):
         state_only: Optional[bool] = NotProvided,
         spectral_norm: Optional[bool] = NotProvided,
         absorbing_state: Optional[bool] = NotProvided,
+        normalize_observations: Optional[bool] = NotProvided,
         **kwargs,
     ) -> "GAILConfig":
         """Sets the GAIL options (and the demonstrations, every PPO_IL / PPO option).
@@ -70,6 +72,8 @@ class GAILConfig(LearnedRewardConfig):
             spectral_norm: spectral normalisation of the discriminator's layers.
             absorbing_state: terminated episodes go on in an absorbing state the discriminator judges
                 (DAC), so that ending an episode is neither free nor costly by construction.
+            normalize_observations: the discriminator standardises observations by the demonstrations'
+                mean and std (fixed when the learner is built).
         """
         super().training(**kwargs)
         set_provided(self, locals())
@@ -92,7 +96,7 @@ class GAILConfig(LearnedRewardConfig):
         check_int("discriminator_updates_per_iteration", self.discriminator_updates_per_iteration, 0)
         check_number("discriminator_lr", self.discriminator_lr, 0.0)
         check_number("gradient_penalty_coeff", self.gradient_penalty_coeff, 0.0)
-        for key in ("state_only", "spectral_norm", "absorbing_state"):
+        for key in ("state_only", "spectral_norm", "absorbing_state", "normalize_observations"):
             check_bool(key, getattr(self, key))
 
 

@@ -42,6 +42,8 @@ class GAILTorchLearner(LearnedRewardLearner, PPOILTorchLearner):
         )
         expert = expert_rows(config, module.action_space, config.absorbing_state)
         self.expert_obs, self.expert_actions, self.expert_absorbing = (torch.as_tensor(x) for x in expert)
+        if config.normalize_observations:
+            self.discriminator.set_observation_scale(expert[0][~expert[2]])
         params = list(self.discriminator.parameters())
         self.register_optimizer(
             module_id=module_id,
