@@ -211,34 +211,45 @@ def test_gail_learner_adds_the_discriminator_loss_to_ppo_il():
     assert stats[keys.EXPERT_ACCURACY_KEY] == 0 and stats[keys.POLICY_ACCURACY_KEY] == 0
 
 
-def lunar_episodes(count=2, length=30):
-    """Short LunarLander episodes of uniformly random actions, with the model outputs env runners record."""
-    env = gym.make("LunarLander-v3")
+def random_episodes(env_id="LunarLander-v3", count=2, length=30):
+    """Short episodes of uniformly random actions, with the model outputs env runners record: zero
+    distribution inputs (uniform Categorical, or a unit Gaussian in RLlib's normalised units for a Box)
+    and their log-probabilities; Box actions are recorded in those units."""
+    env = gym.make(env_id)
+    space = env.action_space
     episodes = []
     for seed in range(count):
         obs, _ = env.reset(seed=seed)
-        episode = SingleAgentEpisode(
-            observations=[obs], observation_space=env.observation_space, action_space=env.action_space
-        )
+        space.seed(seed)
+        episode = SingleAgentEpisode(observations=[obs], observation_space=env.observation_space, action_space=space)
         for _ in range(length):
-            action = env.action_space.sample()
-            obs, reward, terminated, truncated, _ = env.step(action)
+            if isinstance(space, gym.spaces.Discrete):
+                action = space.sample()
+                inputs, logp = np.zeros(space.n, np.float32), np.float32(-np.log(space.n))
+                env_action = action
+            else:
+                action = np.random.default_rng(seed).uniform(-1, 1, space.shape).astype(np.float32)
+                inputs = np.zeros(2 * space.shape[0], np.float32)
+                logp = np.float32(-0.5 * np.sum(action**2) - 0.5 * space.shape[0] * np.log(2 * np.pi))
+                env_action = space.low + (action + 1.0) * 0.5 * (space.high - space.low)
+            obs, reward, terminated, truncated, _ = env.step(env_action)
             episode.add_env_step(
                 obs,
                 action,
                 reward,
                 terminated=terminated,
                 truncated=truncated or len(episode) + 1 == length,
-                extra_model_outputs={
-                    Columns.ACTION_DIST_INPUTS: np.zeros(4, np.float32),
-                    Columns.ACTION_LOGP: np.float32(np.log(0.25)),
-                },
+                extra_model_outputs={Columns.ACTION_DIST_INPUTS: inputs, Columns.ACTION_LOGP: logp},
             )
             if episode.is_done:
                 break
         episodes.append(episode.to_numpy())
     env.close()
     return episodes
+
+
+def lunar_episodes(count=2, length=30):
+    return random_episodes("LunarLander-v3", count, length)
 
 
 def test_gail_learner_update_trains_the_discriminator_and_saves_it():
@@ -259,6 +270,31 @@ def test_gail_learner_update_trains_the_discriminator_and_saves_it():
     for k, v in learner.discriminator.state_dict().items():
         torch.testing.assert_close(fresh.discriminator.state_dict()[k], v)
     assert keys.DISCRIMINATOR in state and keys.DISCRIMINATOR not in learner.get_state(components="rl_module")
+
+
+def test_gail_learner_with_box_actions():
+    """Pendulum: Box actions reach the discriminator in RLlib's normalised units on both sides."""
+    config = (
+        GAILConfig()
+        .environment("Pendulum-v1")
+        .training(
+            expert_data="saved_experiences/pendulum",
+            max_expert_episodes=1,
+            discriminator_hiddens=[8],
+            train_batch_size_per_learner=40,
+            minibatch_size=20,
+            num_epochs=1,
+        )
+        .rl_module(model_config={"fcnet_hiddens": [16]})
+        .debugging(seed=0)
+    )
+    learner = local_learner(config, "Pendulum-v1")
+    assert learner.expert_actions.abs().max() <= 1.0 and learner.expert_actions.shape[1:] == (1,)
+    before = {k: v.clone() for k, v in learner.discriminator.state_dict().items()}
+    results = learner.update(episodes=random_episodes("Pendulum-v1", length=20), timesteps={})
+    metrics = results[DEFAULT_MODULE_ID] if isinstance(results, dict) else results
+    assert keys.DISCRIMINATOR_LOSS_KEY in metrics
+    assert any(not torch.equal(before[k], v) for k, v in learner.discriminator.state_dict().items())
 
 
 @pytest.mark.parametrize(
