@@ -55,13 +55,18 @@ def build_learner(loss_fn, double_q, transformed, env=CARTPOLE):
         .debugging(seed=0)
     )
     config = with_action_masking(config)
+    return learner_with_moved_target(config, env), config
+
+
+def learner_with_moved_target(config, env):
+    """The config's learner for `env`, its target network moved away from the online one."""
     learner = local_learner(config, env)
     module = learner.module[DEFAULT_MODULE_ID].unwrapped()
     with torch.no_grad():
         for name, p in module.named_parameters():
             if name.startswith("_target"):
                 p.add_(0.3 * torch.randn_like(p))
-    return learner, config
+    return learner
 
 
 def make_batch(seed, env=CARTPOLE):

@@ -7,12 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from local_learner import local_learner
 from ray.rllib.algorithms.dqn.dqn_learner import QF_LOSS_KEY
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from test_adversarial import lunar_episodes
-from test_dqfd_learner_loss import CARTPOLE, N, make_batch, q_values
+from test_dqfd_learner_loss import CARTPOLE, N, learner_with_moved_target, make_batch, q_values
 
 from rllib_il.algorithms.dqfd.demonstrations import build_replay
 from rllib_il.algorithms.sqil.sqil import SQILConfig
@@ -55,12 +54,8 @@ def test_sqil_learner_loss_matches_numpy():
     """SQIL's defaults (lambda_nstep, lambda_margin, lambda_l2 0, squared error): the loss is
     mean(w * (Q(s, a) - r1 - gamma (1 - d1) alpha logsumexp(Q_target(s1) / alpha))^2)."""
     config = sqil_config()
-    learner = local_learner(config, CARTPOLE)
+    learner = learner_with_moved_target(config, CARTPOLE)
     module = learner.module[DEFAULT_MODULE_ID].unwrapped()
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            if name.startswith("_target"):
-                p.add_(0.3 * torch.randn_like(p))
     batch = make_batch(3)
     fwd_out = module.forward_train(batch)
     loss = learner.compute_loss_for_module(module_id=DEFAULT_MODULE_ID, config=config, batch=batch, fwd_out=fwd_out)
