@@ -4,6 +4,7 @@
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
 from rllib_il.algorithms.action_masking import with_action_masking
+from rllib_il.algorithms.image_observations import with_image_observations
 
 
 class PreparesConfig:
@@ -20,10 +21,11 @@ class PreparesConfig:
     @classmethod
     def prepared(cls, config):
         """`config` (a dict or an AlgorithmConfig, None passes through) as a prepared copy, with the
-        masked module when the env ends its observations with action masks (action_masking.py)."""
+        masked module when the env ends its observations with action masks (action_masking.py), and
+        the image module for uint8 image observations (image_observations.py)."""
         if config is None:
             return None
         if not isinstance(config, AlgorithmConfig):
             default = cls.get_default_config()  # a checkpoint's state dict, or a Tune param dict
             config = default.from_state(config) if "class" in config else default.update_from_dict(config)
-        return with_action_masking(config.prepare())
+        return with_image_observations(with_action_masking(config.prepare()))

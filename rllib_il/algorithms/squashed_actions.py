@@ -17,13 +17,15 @@ import dataclasses
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.core.distribution.torch.torch_distribution import TorchSquashedGaussian
 
+from rllib_il.algorithms.image_observations import ImagePPOTorchRLModule
 from rllib_il.core.distributions import TanhGaussian
 from rllib_il.core.errors import ConfigError
 from rllib_il.data import is_box
 
 
-class SquashedPPOTorchRLModule(DefaultPPOTorchRLModule):
-    """RLlib's PPO / MARWIL module with the `TanhGaussian` action distribution."""
+class SquashedPPOTorchRLModule(ImagePPOTorchRLModule):
+    """RLlib's PPO / MARWIL module with the `TanhGaussian` action distribution (and uint8 image
+    observations scaled to [0, 1], as `ImagePPOTorchRLModule`)."""
 
     def get_train_action_dist_cls(self):
         return TanhGaussian
@@ -55,7 +57,7 @@ def with_squashed_actions(config, action_space, name: str):
             "(tanh's range [-1, 1] is what is mapped to the Box)"
         )
     module_class = config.rl_module_spec.module_class
-    if module_class not in (DefaultPPOTorchRLModule, SquashedPPOTorchRLModule):
+    if module_class not in (DefaultPPOTorchRLModule, ImagePPOTorchRLModule, SquashedPPOTorchRLModule):
         raise ConfigError(
             f"{name} config squash_actions=True: module class {module_class.__name__} is not RLlib's default one"
         )

@@ -54,7 +54,9 @@ class ModulePolicy(Expert):
 
     @torch.no_grad()
     def _act_batch(self, obs):
-        out = self.module.forward_inference({Columns.OBS: torch.as_tensor(obs, dtype=torch.float32)})
+        # uint8 frames stay uint8: the module scales them (rllib_il/algorithms/image_observations.py).
+        obs = torch.as_tensor(obs if obs.dtype == np.uint8 else obs.astype(np.float32))
+        out = self.module.forward_inference({Columns.OBS: obs})
         if Columns.ACTION_DIST_INPUTS not in out:  # e.g. DQN: greedy actions only.
             actions = out[Columns.ACTIONS]
             return actions.numpy(), np.zeros(len(actions))
