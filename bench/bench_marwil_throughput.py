@@ -3,17 +3,23 @@
     python bench/bench_marwil_throughput.py --input saved_experiences/cartpole [--iters 10] [--runs memory stream rllib]
     python bench/bench_marwil_throughput.py --input saved_experiences/pendulum --beta 0 --runs memory rllib rllib_bc \
         --results marwil_throughput_pendulum
+    python bench/bench_marwil_throughput.py --input saved_experiences/carracing --beta 0 --runs memory rllib_bc \
+        --batch-size 256 --updates 10 --iters 3 --model-config '{"conv_filters": [[16, [8, 8], 4], [32, [4, 4], 2],
+        [64, [3, 3], 2], [128, [6, 6], 1, "valid"]], "head_fcnet_hiddens": [128]}' --results bc_throughput_carracing
 
 Each run (`--runs`: MARWIL_IL with the dataset in memory, MARWIL_IL streaming it through Ray Data,
 RLlib's MARWIL, RLlib's BC (only with `--beta 0`)) trains on the same episode dataset (Discrete or Box
 actions) with the same network, batch size, updates per iteration and beta. Samples/s = rows trained
 (learner `num_module_steps_trained_lifetime`) divided by the wall time of the `train()` calls
 (algorithm build excluded), so RLlib's Ray Data pipeline builds and rebuilds count, as they do in a
-real run. `--results NAME` writes docs/results/NAME.json (MARWIL_IL in memory over the fastest of
-RLlib's runs, per round and their mean).
+real run. The table also gives the dataset's stored bytes per step (parquet files over steps: one
+observation, action and reward each; uint8 frames stay uint8, zstd-compressed). `--results NAME`
+writes docs/results/NAME.json (MARWIL_IL in memory over the fastest of RLlib's runs, per round and
+their mean).
 """
 
 import argparse
+import json
 import sys
 import time
 
@@ -40,7 +46,7 @@ def configure(config, args, spaces):
     return (
         config.environment(observation_space=spaces[0], action_space=spaces[1])
         .training(beta=args.beta, lr=5e-4, train_batch_size_per_learner=args.batch_size)
-        .rl_module(model_config={"fcnet_hiddens": [256, 256], "fcnet_activation": "relu"})
+        .rl_module(model_config=args.model_config)
         .offline_data(
             input_=[str(f) for f in dataset.resolve_input_files(args.input)],
             input_read_episodes=True,
@@ -65,14 +71,22 @@ def samples_per_second(config, iters):
         algo.stop()
 
 
+def bytes_per_step(inputs, metadata) -> float:
+    """The dataset's parquet bytes on disk per stored step."""
+    return sum(f.stat().st_size for f in dataset.resolve_input_files(inputs)) / metadata["num_steps"]
+
+
 def print_table(args, metadata, rates):
     """The markdown row docs/marwil.md quotes, and the speed-up when both runs were made."""
-    print("| dataset | batch x updates | " + " | ".join(f"{RUNS[run][0]} samples/s" for run in rates) + " |")
-    print("|---|---|" + "---|" * len(rates))
     print(
-        f"| {args.input} ({metadata['num_steps']} steps) | {args.batch_size} x {args.updates} | "
-        + " | ".join(f"{rate:,.0f}" for rate in rates.values())
+        "| dataset | bytes / step | batch x updates | "
+        + " | ".join(f"{RUNS[run][0]} samples/s" for run in rates)
         + " |"
+    )
+    print("|---|---|---|" + "---|" * len(rates))
+    print(
+        f"| {args.input} ({metadata['num_steps']} steps) | {bytes_per_step(args.input, metadata):,.0f} | "
+        f"{args.batch_size} x {args.updates} | " + " | ".join(f"{rate:,.0f}" for rate in rates.values()) + " |"
     )
     for other in ("rllib", "rllib_bc"):
         if {"memory", other} <= set(rates):
@@ -87,6 +101,12 @@ def main():
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--updates", type=int, default=20, help="minibatch updates per iteration")
     p.add_argument("--beta", type=float, default=1.0)
+    p.add_argument(
+        "--model-config",
+        type=json.loads,
+        default={"fcnet_hiddens": [256, 256], "fcnet_activation": "relu"},
+        help="JSON model_config of every run (e.g. conv_filters for image observations)",
+    )
     p.add_argument(
         "--num-cpus",
         type=int,
@@ -143,6 +163,8 @@ def write_results(args, metadata, per_round):
             "samples_per_second": {RUNS[r][0]: [round(v) for v in rates] for r, rates in per_round.items()},
             "dataset": f"{args.input} ({metadata['num_steps']} steps)",
             "batch_x_updates": f"{args.batch_size} x {args.updates}",
+            "model_config": args.model_config,
+            "bytes_per_step": round(bytes_per_step(args.input, metadata), 1),
         },
     )
     print(f"wrote {out}")

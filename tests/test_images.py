@@ -2,6 +2,8 @@
 data to the learner, unchanged; the CNN module that reads them as floats in [0, 1]; a dataset of frames
 refused for an env with vector observations."""
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -16,10 +18,12 @@ from rllib_il import data as dataset
 from rllib_il.algorithms.image_observations import ImagePPOTorchRLModule, is_image, with_image_observations
 from rllib_il.algorithms.marwil.in_memory_data import InMemoryOfflineData
 from rllib_il.algorithms.marwil.marwil import MARWILILConfig
+from rllib_il.algorithms.marwil.streaming_data import EPISODES_PER_BLOCK, row_groups
 from rllib_il.core.errors import ConfigError
 from rllib_il.experts.checkpoint import ModulePolicy
 from rllib_il.rollout.recording import record_dataset
 
+ROOT = Path(__file__).resolve().parents[1]
 STEPS = 12  # per recorded episode: the car is still on the start line, the frames still differ
 
 
@@ -61,8 +65,9 @@ def test_frames_reach_the_learner_as_uint8_unchanged(frames_dataset, monkeypatch
     data = InMemoryOfflineData(config)
     stored = np.concatenate([np.asarray(e.get_observations()[:-1]) for e in dataset.read_episodes(frames_dataset)])
     assert data.train.obs.dtype == np.uint8
-    np.testing.assert_array_equal(np.sort(data.train.obs.reshape(len(stored), -1), axis=0),
-                                  np.sort(stored.reshape(len(stored), -1), axis=0))
+    np.testing.assert_array_equal(
+        np.sort(data.train.obs.reshape(len(stored), -1), axis=0), np.sort(stored.reshape(len(stored), -1), axis=0)
+    )
     batch = data.sample(8)
     seen = []
     monkeypatch.setattr(image_observations, "scaled", lambda b: seen.append(b[Columns.OBS]) or _scaled(b))
@@ -118,3 +123,11 @@ def test_module_policy_gives_the_module_uint8_frames():
     expected = dataset.to_env_units(np.clip(mean, -1, 1)[None], np.zeros(1), env.action_space)[0][0]
     np.testing.assert_allclose(action, np.clip(expected, env.action_space.low, env.action_space.high), rtol=1e-5)
     assert logp == 0.0
+
+
+def test_streamed_blocks_of_frames_stay_small():
+    """Ray Data decodes CarRacing's ~25 MB episodes a few at a time, CartPole's 32 at a time."""
+    (carracing,) = row_groups(ROOT / "saved_experiences/carracing", None)
+    (cartpole,) = row_groups(ROOT / "saved_experiences/cartpole", None)
+    assert cartpole["per_block"] == EPISODES_PER_BLOCK
+    assert 1 <= carracing["per_block"] < 4

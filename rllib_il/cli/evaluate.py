@@ -44,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--explore", action="store_true", help="sample actions instead of acting greedily")
     p.add_argument("--num-workers", type=int, default=1, help="parallel Ray workers")
     p.add_argument("--render", metavar="GIF", help="also render the first episode to this GIF")
+    p.add_argument("--render-every", type=int, default=1, metavar="K", help="with --render: keep every K-th frame")
+    p.add_argument("--render-shrink", type=int, default=1, metavar="S", help="with --render: frames S times smaller")
     p.add_argument("--json", type=Path, help="where to write the numbers (default: CHECKPOINT/evaluation.json)")
     return p.parse_args(argv)
 
@@ -51,8 +53,11 @@ def parse_args(argv=None):
 @cli
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.episodes < 1:
-        raise ConfigError(f"--episodes {args.episodes}: must be at least 1")
+    for option, value in (("--episodes", args.episodes), ("--render-every", args.render_every)):
+        if value < 1:
+            raise ConfigError(f"{option} {value}: must be at least 1")
+    if args.render_shrink < 1:
+        raise ConfigError(f"--render-shrink {args.render_shrink}: must be at least 1")
     args.checkpoint = resolve_checkpoint(args.checkpoint)
     env, env_config = (args.env, {}) if args.env else trial_env(args.checkpoint)
     if args.env_config:
@@ -75,7 +80,9 @@ def main(argv=None) -> int:
     print(f"wrote {out}")
     if args.render:
         expert_config = {"checkpoint": str(args.checkpoint), "module_id": args.module_id, "explore": args.explore}
-        render_gif(env, env_config, "checkpoint", expert_config, args.seed, args.render)
+        render_gif(
+            env, env_config, "checkpoint", expert_config, args.seed, args.render, args.render_every, args.render_shrink
+        )
         print(f"wrote {args.render}")
     return 0
 

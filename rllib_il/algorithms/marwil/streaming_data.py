@@ -38,8 +38,10 @@ from rllib_il.core.errors import ConfigError
 IN_MEMORY_PEAK_FACTOR = 4
 # Share of the available memory one in-memory dataset may take (Tune trials each load their own).
 IN_MEMORY_SHARE = 0.5
-# Stored episodes decoded per Ray Data output block.
+# Stored episodes decoded per Ray Data output block: at most EPISODES_PER_BLOCK, and fewer when their
+# stored bytes would pass BLOCK_BYTES (a CarRacing episode of uint8 frames is ~25 MB decoded).
 EPISODES_PER_BLOCK = 32
+BLOCK_BYTES = 64 * 2**20
 
 
 def offline_data_class(config) -> type:
@@ -68,27 +70,37 @@ def available_memory() -> int:
 
 def row_groups(inputs, max_episodes) -> List[dict]:
     """The first `max_episodes` (all when None) stored episodes as parquet row groups:
-    path, row_group, first (global index of its first episode), num_rows (used rows)."""
+    path, row_group, first (global index of its first episode), num_rows (used rows), per_block
+    (episodes decoded at a time: EPISODES_PER_BLOCK, fewer for large episodes, see BLOCK_BYTES)."""
     groups, first = [], 0
     for path in dataset.resolve_input_files(inputs):
         metadata = pq.ParquetFile(path).metadata
         for g in range(metadata.num_row_groups):
             num_rows = metadata.row_group(g).num_rows
+            per_block = BLOCK_BYTES * num_rows // max(1, metadata.row_group(g).total_byte_size)
             if max_episodes is not None:
                 num_rows = min(num_rows, max_episodes - first)
             if num_rows <= 0:
                 return groups
-            groups.append({"path": str(path), "row_group": g, "first": first, "num_rows": num_rows})
+            groups.append(
+                {
+                    "path": str(path),
+                    "row_group": g,
+                    "first": first,
+                    "num_rows": num_rows,
+                    "per_block": int(np.clip(per_block, 1, EPISODES_PER_BLOCK)),
+                }
+            )
             first += num_rows
     return groups
 
 
 def read_episodes(group: dict, held_out: bool) -> Iterator[List[Tuple[int, SingleAgentEpisode]]]:
     """(global index, episode) of the row group's held-out episodes (`held_out`, indices in
-    group["skip"]) or of the others, EPISODES_PER_BLOCK stored episodes at a time."""
+    group["skip"]) or of the others, group["per_block"] stored episodes at a time."""
     skip, index, end = set(group["skip"]), group["first"], group["first"] + group["num_rows"]
     parquet = pq.ParquetFile(group["path"])
-    for batch in parquet.iter_batches(EPISODES_PER_BLOCK, row_groups=[group["row_group"]], columns=["item"]):
+    for batch in parquet.iter_batches(group["per_block"], row_groups=[group["row_group"]], columns=["item"]):
         items = batch.column(0).to_pylist()[: end - index]
         yield [(i, dataset.decode_episode(item)) for i, item in enumerate(items, index) if (i in skip) == held_out]
         index += len(items)
@@ -106,7 +118,7 @@ class RowSettings(NamedTuple):
 
 def train_rows(groups: pa.Table, config, inputs) -> Iterator[Dict[str, np.ndarray]]:
     """Ray Data UDF: learner rows of the train episodes of the given row groups, one block per
-    EPISODES_PER_BLOCK stored episodes."""
+    group["per_block"] stored episodes."""
     for group in groups.to_pylist():
         for block in read_episodes(group, held_out=False):
             episodes = [episode for _, episode in block]
