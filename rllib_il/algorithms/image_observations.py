@@ -68,4 +68,6 @@ def with_image_observations(config):
     module, already scale)."""
     if config.rl_module_spec.module_class is not DefaultPPOTorchRLModule or not is_image(observation_space(config)):
         return config
-    return config.rl_module(rl_module_spec=dataclasses.replace(config.rl_module_spec, module_class=ImagePPOTorchRLModule))
+    return config.rl_module(
+        rl_module_spec=dataclasses.replace(config.rl_module_spec, module_class=ImagePPOTorchRLModule)
+    )
