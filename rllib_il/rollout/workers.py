@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import ray
+import torch
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.util import ActorPool
 from tqdm import tqdm
@@ -67,10 +68,17 @@ def record(
     bar = tqdm(total=len(seeds), desc=desc or f"recording {expert} on {env_name}", unit="ep", disable=not progress)
     results = []
     if num_workers <= 1:
-        worker = RecordingWorker(*worker_args)
-        for seed in seeds:
-            results.append(worker.record([seed]))
-            bar.update(1)
+        # One observation at a time runs fastest on one torch thread, as on a Ray actor of 1 CPU (measured:
+        # a CarRacing CNN step 1.3 ms on one thread, 17 ms on two while the other core is busy).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            worker = RecordingWorker(*worker_args)
+            for seed in seeds:
+                results.append(worker.record([seed]))
+                bar.update(1)
+        finally:
+            torch.set_num_threads(threads)
     else:
         actors = [ray.remote(num_cpus=1)(RecordingWorker).remote(*worker_args) for _ in range(num_workers)]
         chunk = max(1, len(seeds) // (num_workers * 20))
