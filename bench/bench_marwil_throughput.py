@@ -26,13 +26,25 @@ import time
 import numpy as np
 import ray
 from ray.rllib.algorithms.bc import BCConfig
+from ray.rllib.algorithms.bc.torch.default_bc_torch_rl_module import DefaultBCTorchRLModule
 from ray.rllib.algorithms.marwil import MARWILConfig
 from ray.rllib.core import DEFAULT_MODULE_ID
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.serialization import gym_space_from_dict
 
 from rllib_il import data as dataset
+from rllib_il.algorithms.image_observations import ImagePPOTorchRLModule, is_image, scaled
 from rllib_il.algorithms.marwil.marwil import MARWILILConfig
 from rllib_il.workflow.measured import write_measured
+
+
+class ImageBCTorchRLModule(DefaultBCTorchRLModule):
+    """RLlib's BC module reading uint8 frames as floats in [0, 1], as MARWIL_IL's module does: RLlib's CNN
+    encoder takes float input only (uint8 frames fail in its first convolution)."""
+
+    def _forward(self, batch, **kwargs):
+        return super()._forward(scaled(batch), **kwargs)
+
 
 RUNS = {
     "memory": ("MARWIL_IL in memory", lambda: MARWILILConfig().training(data_in_memory=True)),
@@ -43,6 +55,9 @@ RUNS = {
 
 
 def configure(config, args, spaces):
+    if is_image(spaces[0]) and not isinstance(config, MARWILILConfig):  # MARWIL_IL picks its image module itself
+        module_class = ImageBCTorchRLModule if isinstance(config, BCConfig) else ImagePPOTorchRLModule
+        config = config.rl_module(rl_module_spec=RLModuleSpec(module_class=module_class))
     return (
         config.environment(observation_space=spaces[0], action_space=spaces[1])
         .training(beta=args.beta, lr=5e-4, train_batch_size_per_learner=args.batch_size)

@@ -3,13 +3,15 @@
 Datasets keep camera frames as the env emits them (uint8, H x W x C; 96 x 96 x 3 on CarRacing) and
 minibatches carry them so, 4x smaller than float32. RLlib's catalog builds its CNN encoder for any
 observation Box of rank 3 (`model_config` `conv_filters`, RLlib's defaults for 96 x 96, 84 x 84,
-64 x 64, 42 x 42 and 10 x 10 frames) and that encoder only casts its input to float (0-255). The
-module here divides uint8 observations by 255 first, wherever it runs: in the learner (the loss, and
-PPO's value targets in the learner connector), in the env runners and in `ModulePolicy` evaluation.
+64 x 64, 42 x 42 and 10 x 10 frames), and that encoder takes float input only: uint8 frames fail in its
+first convolution ("Input type (unsigned char) and bias type (float) should be the same"). The module
+here casts uint8 observations to float and divides them by 255 first, wherever it runs: in the
+learner (the loss, and PPO's value targets in the learner connector), in the env runners and in
+`ModulePolicy` evaluation.
 
-`with_image_observations(config)` swaps RLlib's default PPO-family module (PPO, MARWIL, BC) for it
-when the config's observation space is a uint8 image; our algorithms apply it in their preparation
-step (rllib_il/algorithms/prepared.py).
+`with_image_observations(config)` swaps RLlib's default PPO module (PPO's and MARWIL's, so PPO_IL's,
+GAIL's, DRIL's and MARWIL_IL's) for it when the config's observation space is a uint8 image; our
+algorithms apply it in their preparation step (rllib_il/algorithms/prepared.py).
 """
 
 import dataclasses
