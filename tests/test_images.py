@@ -65,19 +65,14 @@ def test_frames_reach_the_learner_as_uint8_unchanged(frames_dataset, monkeypatch
     data = InMemoryOfflineData(config)
     stored = np.concatenate([np.asarray(e.get_observations()[:-1]) for e in dataset.read_episodes(frames_dataset)])
     assert data.train.obs.dtype == np.uint8
-    np.testing.assert_array_equal(
-        np.sort(data.train.obs.reshape(len(stored), -1), axis=0), np.sort(stored.reshape(len(stored), -1), axis=0)
-    )
+    assert sorted(row.tobytes() for row in data.train.obs) == sorted(row.tobytes() for row in stored)
     batch = data.sample(8)
-    seen = []
-    monkeypatch.setattr(image_observations, "scaled", lambda b: seen.append(b[Columns.OBS]) or _scaled(b))
+    seen, scaled = [], image_observations.scaled
+    monkeypatch.setattr(image_observations, "scaled", lambda b: seen.append(b[Columns.OBS]) or scaled(b))
     learner = local_learner(with_image_observations(config), "CarRacing-v3")
     learner.update(batch=MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(batch)}, env_steps=8))
     assert seen and all(obs.dtype == torch.uint8 for obs in seen)
     np.testing.assert_array_equal(seen[0].numpy(), batch[Columns.OBS])
-
-
-_scaled = image_observations.scaled
 
 
 def test_image_module_has_conv_layers_and_reads_frames_in_0_1():
