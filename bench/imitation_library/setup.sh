@@ -3,12 +3,8 @@
 # A separate venv: imitation 1.0.1 pins gymnasium 0.29 and stable-baselines3 2.2, rllib_il gymnasium 1.2.
 # CPU torch 2.13.0 first, as scripts/setup.sh does: an unpinned torch would pull a multi-GB CUDA build.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
-VENV=.venv-imitation
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
+source "$(dirname "$0")/../side_venv.sh"
+side_venv .venv-imitation
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "$VENV/bin/python" -m pip install --quiet torch==2.13.0
