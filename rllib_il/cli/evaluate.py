@@ -53,11 +53,10 @@ def parse_args(argv=None):
 @cli
 def main(argv=None) -> int:
     args = parse_args(argv)
-    for option, value in (("--episodes", args.episodes), ("--render-every", args.render_every)):
+    counts = {"--episodes": args.episodes, "--render-every": args.render_every, "--render-shrink": args.render_shrink}
+    for option, value in counts.items():
         if value < 1:
             raise ConfigError(f"{option} {value}: must be at least 1")
-    if args.render_shrink < 1:
-        raise ConfigError(f"--render-shrink {args.render_shrink}: must be at least 1")
     args.checkpoint = resolve_checkpoint(args.checkpoint)
     env, env_config = (args.env, {}) if args.env else trial_env(args.checkpoint)
     if args.env_config:
